@@ -1,0 +1,61 @@
+/* Logging to stderr (foreground) or syslog (service), filtered by level. */
+#include "common/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+
+/* Process-wide logging settings: written at start-up and reload only, never on the data path. */
+static struct {
+	enum mp_log_level level;
+	bool syslog;
+	const char *ident;
+} log_cfg = { MP_LOG_INFO, false, "mpiscsi" };
+
+static const char *const level_names[] = { "err", "warn", "info", "debug" };
+
+void mp_log_init(const char *ident, bool use_syslog, enum mp_log_level level)
+{
+	log_cfg.ident = ident;
+	log_cfg.syslog = use_syslog;
+	log_cfg.level = level;
+	if (use_syslog)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void mp_log_set_level(enum mp_log_level level) { log_cfg.level = level; }
+enum mp_log_level mp_log_get_level(void) { return log_cfg.level; }
+
+int mp_log_level_parse(const char *s)
+{
+	for (size_t i = 0; i < MP_ARRAY_SIZE(level_names); i++)
+		if (strcasecmp(s, level_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+void mp_log(enum mp_log_level level, const char *fmt, ...)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	char msg[1024];
+	va_list ap;
+
+	if (level > log_cfg.level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (log_cfg.syslog) {
+		syslog(prio[level], "%s", msg);
+		return;
+	}
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	fprintf(stderr, "%02d:%02d:%02d.%03ld %s[%s]: %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		ts.tv_nsec / 1000000, log_cfg.ident, level_names[level], msg);
+}

@@ -1,0 +1,114 @@
+/* A logical unit as the core serves it: identity, limits, its paths, and the block request API. */
+#ifndef MP_MPATH_LU_H
+#define MP_MPATH_LU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "common/clock.h"
+#include "mpath/path.h"
+
+/* What a path read from the LU at attach (INQUIRY, VPD 0x80/0x83/0xB0/0xB2, READ CAPACITY(16)). */
+struct mp_lu_info {
+	/* Identity (VPD 0x83 LU designator in text: "naa.<hex>", "eui.<hex>", "t10.<text>", ...). */
+	char designator[260];
+	char serial[256];            /* VPD 0x80, trimmed; "" if absent */
+	char vendor[9], product[17], revision[5];
+	uint8_t peripheral_type;     /* 0 = direct access block device */
+	uint8_t tpgs;                /* INQUIRY TPGS field (0 none, 1 implicit, 2 explicit, 3 both) */
+	bool has_rel_port;           /* VPD 0x83 carried a relative target port designator */
+	uint16_t rel_port;
+	bool has_tpg;                /* VPD 0x83 carried a target port group designator */
+	uint16_t tpg;
+	/* Capacity (READ CAPACITY(16)). */
+	uint32_t block_size;         /* logical block length in bytes */
+	uint64_t num_blocks;         /* last LBA + 1 */
+	uint8_t phys_exp;            /* physical block = block_size << phys_exp */
+	bool lbpme, lbprz;           /* thin provisioned; unmapped blocks read zero */
+	/* Block limits (VPD 0xB0); 0 means "not reported / no limit". */
+	uint32_t max_xfer_blocks;
+	uint32_t opt_xfer_blocks;
+	uint32_t opt_gran_blocks;
+	uint32_t max_unmap_blocks;
+	uint32_t max_unmap_descs;
+	uint64_t max_write_same_blocks;
+	/* Logical block provisioning (VPD 0xB2). */
+	bool lbpu;                   /* UNMAP supported */
+	bool lbpws;                  /* WRITE SAME(16) with UNMAP supported */
+	bool anc_sup;
+	bool write_protect;          /* MODE SENSE WP bit, if read */
+};
+
+enum mp_blk_op {
+	MP_BLK_READ = 0,
+	MP_BLK_WRITE,
+	MP_BLK_FLUSH,
+	MP_BLK_TRIM,
+	MP_BLK_WRITE_ZEROES,
+};
+
+#define MP_BLK_FUA     0x1u  /* write: WRITE(16) with FUA */
+#define MP_BLK_NO_HOLE 0x2u  /* write-zeroes: must not deallocate */
+
+struct mp_blk_req;
+typedef void mp_blk_done_fn(struct mp_blk_req *req, int err);
+
+/*
+ * A block request. The submitter owns it and buf; done(req, err) is called exactly
+ * once, with err 0 or a positive errno (EIO, EPERM, EINVAL, ENOSPC, ENOTSUP,
+ * ESHUTDOWN), never from inside mp_lu_submit(). Offsets and lengths are bytes
+ * and must be multiples of the LU's block size.
+ */
+struct mp_blk_req {
+	enum mp_blk_op op;
+	uint32_t flags;
+	uint64_t offset;
+	uint64_t len;
+	uint8_t *buf;           /* READ/WRITE only */
+	mp_blk_done_fn *done;
+	/* Owned by the core while the request is in flight. */
+	struct mp_blk_req *q_next;
+	uint32_t pending;       /* sub-commands not yet finished */
+	int err;                /* first error seen */
+	void *core;             /* the core's per-request state */
+};
+
+struct mp_lu_opts {
+	uint32_t max_retries;       /* re-issues of one sub-command before EIO (default 5) */
+	int32_t no_path_retry_s;    /* all paths down: -1 queue forever, 0 fail at once, N seconds */
+	uint32_t max_io_bytes;      /* split limit even if the target allows more (default 1 MiB) */
+};
+void mp_lu_opts_default(struct mp_lu_opts *o);
+
+struct mp_lu;
+typedef void mp_lu_ready_fn(struct mp_lu *lu, void *arg);
+
+struct mp_lu *mp_lu_new(const char *name, const struct mp_clock *clock, const struct mp_lu_opts *opts);
+/* Fails every queued request with ESHUTDOWN; paths must have been removed. */
+void mp_lu_free(struct mp_lu *lu);
+const char *mp_lu_name(const struct mp_lu *lu);
+/* Called once, when the first path has attached and the LU's identity and size are known. */
+void mp_lu_set_ready_cb(struct mp_lu *lu, mp_lu_ready_fn *fn, void *arg);
+/* NULL until a path has attached. */
+const struct mp_lu_info *mp_lu_get_info(const struct mp_lu *lu);
+/* Paths, for tools. */
+struct mp_path *mp_lu_first_path(const struct mp_lu *lu);
+
+/* Register a path with the LU (state DOWN); it takes I/O once attached. */
+void mp_lu_add_path(struct mp_lu *lu, struct mp_path *path);
+/* Unregister; the path must have no commands in flight. */
+void mp_lu_remove_path(struct mp_lu *lu, struct mp_path *path);
+/*
+ * The path has logged in and read info. It joins (state UP, returns 0) if its
+ * LU designator matches the LU's; otherwise returns -1, the path stays out and
+ * err names both identities.
+ */
+int mp_lu_path_attached(struct mp_lu *lu, struct mp_path *path, const struct mp_lu_info *info,
+			char *err, size_t errlen);
+/* The path lost its session or was failed: the core stops sending it I/O. */
+void mp_lu_path_down(struct mp_lu *lu, struct mp_path *path, const char *reason);
+
+/* Submit a block request: 0 and a later done(), or -1 with errno (EINVAL bad range) and no done(). */
+int mp_lu_submit(struct mp_lu *lu, struct mp_blk_req *req);
+
+#endif

@@ -1,0 +1,47 @@
+/* The interface between the multipath core and one path (one NIC to one target portal). */
+#ifndef MP_MPATH_PATH_H
+#define MP_MPATH_PATH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "mpath/scsi_cmd.h"
+
+struct mp_path;
+struct mp_lu;
+
+/* Path states, as the core sees them. */
+enum mp_path_state {
+	MP_PATH_DOWN = 0,   /* no session: connecting, reconnect backoff, or failed */
+	MP_PATH_ATTACHING,  /* logged in, identity being read; takes no block I/O yet */
+	MP_PATH_UP,         /* joined its LU and takes I/O */
+	MP_PATH_FAILED,     /* failed by an error or an operator; takes no I/O until reinstated */
+};
+
+const char *mp_path_state_name(enum mp_path_state s);
+
+/*
+ * Operations a path implementation (initiator/) provides. Contract for submit:
+ * returns 0 when the command was queued; then cmd->done() is called exactly
+ * once, later, never from inside submit(), CANCELLED included. Returns -1 with
+ * errno set when it was not queued; then done() is never called.
+ */
+struct mp_path_ops {
+	const char *kind;                                            /* "iscsi", "fake" */
+	int (*submit)(struct mp_path *path, struct mp_scsi_cmd *cmd);
+	/* Operator or core asks to drop the session (e.g. after repeated timeouts). */
+	void (*fail)(struct mp_path *path, const char *reason);
+};
+
+/* The core's view of a path; embedded in the implementation's struct. */
+struct mp_path {
+	const struct mp_path_ops *ops;
+	struct mp_lu *lu;            /* set while the path belongs to an LU */
+	enum mp_path_state state;
+	char name[96];               /* "IFACE->HOST:PORT" or "HOST:PORT", for logs and tools */
+	uint32_t inflight;           /* block sub-commands in flight on this path */
+	uint64_t submitted;          /* commands submitted, ever */
+	uint64_t errors;             /* path errors seen, ever */
+	struct mp_path *lu_next;     /* LU's path list */
+};
+
+#endif

@@ -1,0 +1,62 @@
+/* The daemon's configuration: the INI file (etc/mpiscsi.conf) and the iscsi:// URL quick-start form. */
+#ifndef MP_TOOLS_CONFIG_H
+#define MP_TOOLS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MP_CONF_MAX_PORTALS 16
+#define MP_CONF_MAX_IFACES  16
+#define MP_CONF_NAME_MAX    64
+#define MP_CONF_IQN_MAX     224   /* RFC 7143: iSCSI names are at most 223 bytes */
+
+struct mp_conf_portal {
+	char host[256];       /* IPv4, [IPv6] without brackets, or a host name */
+	uint16_t port;        /* default 3260 */
+};
+
+struct mp_conf_disk {
+	char name[MP_CONF_NAME_MAX];        /* [disk NAME] or "disk<N>" for URLs */
+	char target[MP_CONF_IQN_MAX];       /* target IQN */
+	uint32_t lun;                       /* default 0 */
+	struct mp_conf_portal portals[MP_CONF_MAX_PORTALS];
+	size_t n_portals;
+	char interfaces[MP_CONF_MAX_IFACES][16]; /* NIC names (IFNAMSIZ); none = let routing choose */
+	size_t n_interfaces;
+	char export_name[MP_CONF_NAME_MAX]; /* NBD export name; default = name */
+	int32_t no_path_retry_s;            /* -1 queue forever, 0 fail at once, N s; default 30 */
+	uint32_t max_retries;               /* re-issues per command; default 5 */
+	int line;                           /* line of the [disk] header, 0 for URLs */
+};
+
+struct mp_conf {
+	char file[4096];                    /* the file read, "" if none */
+	char initiator_name[MP_CONF_IQN_MAX]; /* default iqn.2026-11.org.mpiscsi:<hostname> */
+	int log_level;                      /* enum mp_log_level; default info */
+	char nbd_listen[4096];              /* "unix:/path" ; default unix:/run/mpiscsi/nbd.sock */
+	struct mp_conf_disk *disks;
+	size_t n_disks;
+};
+
+/* Defaults for everything; no disks. */
+void mp_conf_init(struct mp_conf *c);
+void mp_conf_free(struct mp_conf *c);
+
+/*
+ * Parse INI text into c (which mp_conf_init prepared). On error returns -1 and
+ * err holds "NAME:LINE: what is wrong" (NAME is the file name given).
+ */
+int mp_conf_parse(struct mp_conf *c, const char *name, const char *text, size_t len,
+		  char *err, size_t errlen);
+/* Read and parse a file; errors as mp_conf_parse, or "FILE: strerror" if unreadable. */
+int mp_conf_load(struct mp_conf *c, const char *file, char *err, size_t errlen);
+/*
+ * Add a disk from iscsi://HOST[:PORT]/IQN/LUN (HOST may be [IPv6]). A URL whose
+ * target and LUN match an earlier URL disk adds a portal (a path) to it.
+ */
+int mp_conf_add_url(struct mp_conf *c, const char *url, char *err, size_t errlen);
+/* Checks after all sources were read: at least one disk, each with target and portal. */
+int mp_conf_validate(const struct mp_conf *c, char *err, size_t errlen);
+
+#endif
