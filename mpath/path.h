@@ -37,7 +37,7 @@ struct mp_path {
 	const struct mp_path_ops *ops;
 	struct mp_lu *lu;            /* set while the path belongs to an LU */
 	enum mp_path_state state;
-	char name[96];               /* "IFACE->HOST:PORT" or "HOST:PORT", for logs and tools */
+	char name[304];              /* "IFACE->HOST:PORT" or "HOST:PORT", for logs and tools */
 	uint32_t inflight;           /* block sub-commands in flight on this path */
 	uint64_t submitted;          /* commands submitted, ever */
 	uint64_t errors;             /* path errors seen, ever */

@@ -1,0 +1,439 @@
+/* A libiscsi session on the libev loop as an mp_path: connect, login, attach, submit, teardown, reconnect. */
+#include "initiator/iscsi_path.h"
+
+#include <errno.h>
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "initiator/attach.h"
+
+#define RECONNECT_MIN_MS 200
+#define RECONNECT_MAX_MS 5000
+
+/* Where the session is; the core's view is path.state. */
+enum sess_state {
+	SESS_IDLE = 0,   /* no context: waiting for the reconnect timer */
+	SESS_CONNECTING, /* TCP connect in progress */
+	SESS_LOGIN,      /* iSCSI login in progress */
+	SESS_ATTACH,     /* logged in, reading the LU's identity */
+	SESS_FULL,       /* joined the LU, takes I/O */
+	SESS_REFUSED,    /* the LU behind this path is not the disk's: stays out */
+};
+
+/*
+ * One command in flight. The libiscsi task is the first member so that
+ * scsi_free_scsi_task(), which frees the task's own allocations and then the
+ * task pointer, releases the whole struct in one place.
+ */
+struct itask {
+	struct scsi_task task;
+	struct mp_scsi_cmd *cmd;
+	struct mp_iscsi_path *p;
+	struct itask *prev, *next;
+	struct iscsi_data out;
+};
+
+struct mp_iscsi_path {
+	ev_io io;                /* first: callbacks cast back */
+	ev_prepare prep;         /* recomputes the poll mask before each loop iteration */
+	ev_timer tick;           /* iscsi_service(ctx, 0) once a second for libiscsi's timeouts */
+	ev_timer retry;          /* reconnect backoff, and deferred teardown (0 s) */
+	struct ev_loop *loop;
+	struct mp_path path;
+	struct iscsi_context *ctx;
+	enum sess_state st;
+	bool teardown_pending;
+	char teardown_reason[160];
+	struct mp_attach *attach;
+	struct itask *inflight;  /* doubly linked list of commands libiscsi holds */
+	uint32_t backoff_ms;
+	uint32_t isid_rnd;
+	uint16_t isid_qual;
+	char initiator[224], target[224], portal[280], iface[16];
+	uint32_t lun;
+	uint32_t command_timeout_s;
+};
+
+static const struct mp_path_ops iscsi_path_ops;
+static void start_connect(struct mp_iscsi_path *p);
+
+static struct mp_iscsi_path *from_path(struct mp_path *path)
+{
+	return mp_container_of(path, struct mp_iscsi_path, path);
+}
+
+struct mp_path *mp_iscsi_path_core(struct mp_iscsi_path *p) { return &p->path; }
+
+/* FNV-1a: a stable small hash, so the ISID survives restarts of the daemon too. */
+static uint32_t fnv1a(uint32_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+uint16_t mp_iscsi_isid_qualifier(const char *iface, const char *portal)
+{
+	uint32_t h = fnv1a(fnv1a(2166136261u, iface ? iface : ""), portal);
+	return (uint16_t)(h ^ (h >> 16));
+}
+
+static void libiscsi_log(int level, const char *msg)
+{
+	mp_debug("libiscsi[%d]: %s", level, msg);
+}
+
+/* ---- event loop glue ---- */
+
+static void io_cb(struct ev_loop *loop MP_UNUSED, ev_io *w, int revents);
+
+static void schedule_teardown(struct mp_iscsi_path *p, const char *reason);
+
+static void prep_cb(struct ev_loop *loop, ev_prepare *w, int revents MP_UNUSED)
+{
+	struct mp_iscsi_path *p = mp_container_of(w, struct mp_iscsi_path, prep);
+	int fd = p->ctx ? iscsi_get_fd(p->ctx) : -1;
+	int want = 0;
+	if (fd >= 0 && !p->teardown_pending) {
+		int ev = iscsi_which_events(p->ctx);
+		if (ev & POLLIN)
+			want |= EV_READ;
+		if (ev & POLLOUT)
+			want |= EV_WRITE;
+	}
+	if (fd == p->io.fd && want == (p->io.events & (EV_READ | EV_WRITE)) && ev_is_active(&p->io) == (want != 0))
+		return;
+	ev_io_stop(loop, &p->io);
+	if (fd >= 0 && want) {
+		ev_io_set(&p->io, fd, want);
+		ev_io_start(loop, &p->io);
+	}
+}
+
+static void io_cb(struct ev_loop *loop MP_UNUSED, ev_io *w, int revents)
+{
+	struct mp_iscsi_path *p = (struct mp_iscsi_path *)w;
+	int pev = 0;
+	if (revents & EV_READ)
+		pev |= POLLIN;
+	if (revents & EV_WRITE)
+		pev |= POLLOUT;
+	if (p->ctx && iscsi_service(p->ctx, pev) < 0)
+		schedule_teardown(p, iscsi_get_error(p->ctx));
+}
+
+static void tick_cb(struct ev_loop *loop MP_UNUSED, ev_timer *w, int revents MP_UNUSED)
+{
+	struct mp_iscsi_path *p = mp_container_of(w, struct mp_iscsi_path, tick);
+	if (p->ctx && !p->teardown_pending && iscsi_service(p->ctx, 0) < 0)
+		schedule_teardown(p, iscsi_get_error(p->ctx));
+}
+
+/* ---- commands ---- */
+
+static void task_complete(struct itask *t, enum mp_xport xport)
+{
+	struct mp_iscsi_path *p = t->p;
+	struct mp_scsi_cmd *cmd = t->cmd;
+	struct mp_scsi_result res = { .xport = xport };
+
+	/* Unlink first: completion may submit new commands to this path. */
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		p->inflight = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+
+	if (xport == MP_XPORT_OK) {
+		res.status = (uint8_t)t->task.status;
+		if (t->task.residual_status == SCSI_RESIDUAL_UNDERFLOW)
+			res.residual = (uint32_t)MP_MIN(t->task.residual, (size_t)cmd->len);
+		if (t->task.status == SCSI_STATUS_CHECK_CONDITION && t->task.datain.data &&
+		    t->task.datain.size > 2) {
+			/* libiscsi leaves the response's sense segment, 2-byte length first, in datain. */
+			size_t n = MP_MIN((size_t)mp_be16(t->task.datain.data), (size_t)t->task.datain.size - 2);
+			n = MP_MIN(n, sizeof(res.sense));
+			memcpy(res.sense, t->task.datain.data + 2, n);
+			res.sense_len = (uint8_t)n;
+		}
+	}
+	/* Everything needed is copied: free the task in this one place, then complete. */
+	scsi_free_scsi_task(&t->task);
+	cmd->done(cmd, &res);
+}
+
+static void task_cb(struct iscsi_context *ctx MP_UNUSED, int status, void *command_data MP_UNUSED,
+		    void *private_data)
+{
+	struct itask *t = private_data;
+	struct mp_iscsi_path *p = t->p;
+	switch (status) {
+	case SCSI_STATUS_CANCELLED:
+		task_complete(t, MP_XPORT_CANCELLED);
+		break;
+	case SCSI_STATUS_TIMEOUT:
+		schedule_teardown(p, "command timed out");
+		task_complete(t, MP_XPORT_TIMEOUT);
+		break;
+	case SCSI_STATUS_ERROR:
+		schedule_teardown(p, "transport error");
+		task_complete(t, MP_XPORT_ERROR);
+		break;
+	default:
+		task_complete(t, MP_XPORT_OK);
+		break;
+	}
+}
+
+static int path_submit(struct mp_path *path, struct mp_scsi_cmd *cmd)
+{
+	struct mp_iscsi_path *p = from_path(path);
+	if (!p->ctx || p->teardown_pending || (p->st != SESS_FULL && p->st != SESS_ATTACH)) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	struct itask *t = calloc(1, sizeof(*t));
+	if (!t) {
+		errno = ENOMEM;
+		return -1;
+	}
+	t->p = p;
+	t->cmd = cmd;
+	t->task.cdb_size = cmd->cdb_len;
+	memcpy(t->task.cdb, cmd->cdb, cmd->cdb_len);
+	t->task.expxferlen = (int)cmd->len;
+	struct iscsi_data *out = NULL;
+	switch (cmd->dir) {
+	case MP_DIR_NONE:
+		t->task.xfer_dir = SCSI_XFER_NONE;
+		t->task.expxferlen = 0;
+		break;
+	case MP_DIR_READ:
+		t->task.xfer_dir = SCSI_XFER_READ;
+		break;
+	case MP_DIR_WRITE:
+		t->task.xfer_dir = SCSI_XFER_WRITE;
+		t->out.size = cmd->len;
+		t->out.data = cmd->buf;
+		out = &t->out;
+		break;
+	}
+	/* Reads land straight in the caller's buffer, no copy. */
+	if (cmd->dir == MP_DIR_READ && cmd->len &&
+	    scsi_task_add_data_in_buffer(&t->task, (int)cmd->len, cmd->buf) != 0) {
+		scsi_free_scsi_task(&t->task);
+		errno = ENOMEM;
+		return -1;
+	}
+	if (iscsi_scsi_command_async(p->ctx, (int)p->lun, &t->task, task_cb, out, t) != 0) {
+		mp_debug("path %s: submit failed: %s", path->name, iscsi_get_error(p->ctx));
+		scsi_free_scsi_task(&t->task);
+		errno = EIO;
+		return -1;
+	}
+	t->next = p->inflight;
+	if (t->next)
+		t->next->prev = t;
+	p->inflight = t;
+	return 0;
+}
+
+/* ---- session lifecycle ---- */
+
+static void destroy_context(struct mp_iscsi_path *p)
+{
+	if (p->attach) {
+		mp_attach_cancel(p->attach);
+		p->attach = NULL;
+	}
+	if (p->ctx) {
+		struct iscsi_context *ctx = p->ctx;
+		p->ctx = NULL;
+		/* libiscsi completes queued commands CANCELLED here; our callback completes them. */
+		iscsi_destroy_context(ctx);
+	}
+	/* Anything libiscsi did not call back for is completed CANCELLED now: exactly once either way. */
+	while (p->inflight)
+		task_complete(p->inflight, MP_XPORT_CANCELLED);
+	ev_io_stop(p->loop, &p->io);
+	ev_io_set(&p->io, -1, 0);
+}
+
+static void retry_cb(struct ev_loop *loop MP_UNUSED, ev_timer *w, int revents MP_UNUSED)
+{
+	struct mp_iscsi_path *p = mp_container_of(w, struct mp_iscsi_path, retry);
+	if (p->teardown_pending) {
+		p->teardown_pending = false;
+		mp_warn("path %s: session lost: %s; reconnecting in %u ms", p->path.name, p->teardown_reason,
+			p->backoff_ms);
+		destroy_context(p);
+		if (p->st == SESS_REFUSED)
+			return;
+		p->st = SESS_IDLE;
+		ev_timer_set(&p->retry, p->backoff_ms / 1000.0, 0.);
+		ev_timer_start(p->loop, &p->retry);
+		p->backoff_ms = MP_MIN(p->backoff_ms * 2, RECONNECT_MAX_MS);
+		return;
+	}
+	start_connect(p);
+}
+
+/*
+ * The session failed. The core stops using the path now; the context is torn
+ * down from a zero timer, never from inside a libiscsi callback.
+ */
+static void schedule_teardown(struct mp_iscsi_path *p, const char *reason)
+{
+	if (p->teardown_pending)
+		return;
+	p->teardown_pending = true;
+	snprintf(p->teardown_reason, sizeof(p->teardown_reason), "%s", reason ? reason : "unknown");
+	if (p->path.lu && p->path.state != MP_PATH_FAILED)
+		mp_lu_path_down(p->path.lu, &p->path, p->teardown_reason);
+	ev_timer_stop(p->loop, &p->retry);
+	ev_timer_set(&p->retry, 0., 0.);
+	ev_timer_start(p->loop, &p->retry);
+}
+
+static void attach_done(void *arg, int err, const struct mp_lu_info *info, const char *msg)
+{
+	struct mp_iscsi_path *p = arg;
+	char why[600];
+	p->attach = NULL;
+	if (err) {
+		mp_err("path %s: attach failed: %s", p->path.name, msg ? msg : strerror(err));
+		schedule_teardown(p, "attach failed");
+		return;
+	}
+	if (mp_lu_path_attached(p->path.lu, &p->path, info, why, sizeof(why)) != 0) {
+		mp_err("%s", why);
+		p->st = SESS_REFUSED;
+		p->path.state = MP_PATH_FAILED;
+		schedule_teardown(p, "LU identity differs");
+		return;
+	}
+	p->st = SESS_FULL;
+	p->backoff_ms = RECONNECT_MIN_MS;
+}
+
+static void login_cb(struct iscsi_context *ctx, int status, void *command_data MP_UNUSED, void *private_data)
+{
+	struct mp_iscsi_path *p = private_data;
+	if (status != SCSI_STATUS_GOOD) {
+		mp_err("path %s: login to %s failed: %s", p->path.name, p->target, iscsi_get_error(ctx));
+		schedule_teardown(p, "login failed");
+		return;
+	}
+	mp_info("path %s: logged in to %s", p->path.name, p->target);
+	p->st = SESS_ATTACH;
+	p->path.state = MP_PATH_ATTACHING;
+	p->attach = mp_attach_start(&p->path, NULL, attach_done, p);
+	if (!p->attach)
+		schedule_teardown(p, "cannot start attach");
+}
+
+static void connect_cb(struct iscsi_context *ctx, int status, void *command_data MP_UNUSED, void *private_data)
+{
+	struct mp_iscsi_path *p = private_data;
+	if (status != SCSI_STATUS_GOOD) {
+		/* Either the connect failed, or (second call) an established connection went away. */
+		schedule_teardown(p, p->st == SESS_CONNECTING ? "connect failed" : iscsi_get_error(ctx));
+		return;
+	}
+	if (p->st != SESS_CONNECTING)
+		return;
+	p->st = SESS_LOGIN;
+	if (iscsi_login_async(ctx, login_cb, p) != 0)
+		schedule_teardown(p, iscsi_get_error(ctx));
+}
+
+static void start_connect(struct mp_iscsi_path *p)
+{
+	struct iscsi_context *ctx = iscsi_create_context(p->initiator);
+	if (!ctx) {
+		schedule_teardown(p, "cannot create iSCSI context");
+		return;
+	}
+	p->ctx = ctx;
+	iscsi_set_log_fn(ctx, libiscsi_log);
+	iscsi_set_log_level(ctx, mp_log_get_level() >= MP_LOG_DEBUG ? 2 : 0);
+	iscsi_set_targetname(ctx, p->target);
+	iscsi_set_session_type(ctx, ISCSI_SESSION_NORMAL);
+	iscsi_set_header_digest(ctx, ISCSI_HEADER_DIGEST_NONE_CRC32C);
+	iscsi_set_noautoreconnect(ctx, 1);
+	/* The same ISID on every reconnect keeps the I_T nexus (and reservations) across failures. */
+	iscsi_set_isid_random(ctx, p->isid_rnd, p->isid_qual);
+	if (p->command_timeout_s)
+		iscsi_set_timeout(ctx, (int)p->command_timeout_s);
+	if (p->iface[0])
+		iscsi_set_bind_interfaces(ctx, p->iface);
+	p->st = SESS_CONNECTING;
+	if (iscsi_connect_async(ctx, p->portal, connect_cb, p) != 0)
+		schedule_teardown(p, iscsi_get_error(ctx));
+}
+
+static void path_fail(struct mp_path *path, const char *reason)
+{
+	schedule_teardown(from_path(path), reason);
+}
+
+static const struct mp_path_ops iscsi_path_ops = {
+	.kind = "iscsi",
+	.submit = path_submit,
+	.fail = path_fail,
+};
+
+struct mp_iscsi_path *mp_iscsi_path_new(struct ev_loop *loop, struct mp_lu *lu,
+					const struct mp_iscsi_path_opts *o)
+{
+	struct mp_iscsi_path *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->loop = loop;
+	p->path.ops = &iscsi_path_ops;
+	snprintf(p->initiator, sizeof(p->initiator), "%s", o->initiator_name);
+	snprintf(p->target, sizeof(p->target), "%s", o->target);
+	snprintf(p->portal, sizeof(p->portal), "%s", o->portal);
+	snprintf(p->iface, sizeof(p->iface), "%s", o->iface ? o->iface : "");
+	p->lun = o->lun;
+	p->command_timeout_s = o->command_timeout_s;
+	if (p->iface[0])
+		snprintf(p->path.name, sizeof(p->path.name), "%s->%s", p->iface, p->portal);
+	else
+		snprintf(p->path.name, sizeof(p->path.name), "%s", p->portal);
+	p->isid_rnd = fnv1a(2166136261u, p->initiator) & 0xffffff;
+	p->isid_qual = mp_iscsi_isid_qualifier(p->iface, p->portal);
+	p->backoff_ms = RECONNECT_MIN_MS;
+	ev_io_init(&p->io, io_cb, -1, 0);
+	ev_prepare_init(&p->prep, prep_cb);
+	ev_prepare_start(loop, &p->prep);
+	ev_timer_init(&p->tick, tick_cb, 1., 1.);
+	ev_timer_start(loop, &p->tick);
+	ev_timer_init(&p->retry, retry_cb, 0., 0.);
+	mp_lu_add_path(lu, &p->path);
+	start_connect(p);
+	return p;
+}
+
+void mp_iscsi_path_free(struct mp_iscsi_path *p)
+{
+	if (!p)
+		return;
+	if (p->path.lu)
+		mp_lu_path_down(p->path.lu, &p->path, "shutting down");
+	p->path.state = MP_PATH_FAILED;
+	destroy_context(p);
+	ev_prepare_stop(p->loop, &p->prep);
+	ev_timer_stop(p->loop, &p->tick);
+	ev_timer_stop(p->loop, &p->retry);
+	if (p->path.lu)
+		mp_lu_remove_path(p->path.lu, &p->path);
+	free(p);
+}

@@ -1,0 +1,535 @@
+/* The multipath core for one LU: split block requests into SCSI commands, pick paths, re-issue, queue. */
+#include "mpath/lu.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "mpath/classify.h"
+#include "mpath/sbc.h"
+
+/* Re-issues of one command after transport failures (a path dying under it), before EIO. */
+#define MP_MAX_XPORT_RETRIES 32
+/* Delay before re-issuing after BUSY / TASK SET FULL / an ALUA state error. */
+#define MP_RETRY_DELAY_MS 20
+/* Caps when the target reports no limit (VPD 0xB0 fields of 0). */
+#define MP_DEFAULT_UNMAP_BLOCKS (1u << 22)
+#define MP_DEFAULT_WSAME_BLOCKS (1u << 16)
+
+/* One SCSI command of a block request. */
+struct mp_sub {
+	struct mp_scsi_cmd cmd;   /* first: the path hands this back */
+	struct mp_blk_req *req;
+	struct mp_lu *lu;
+	struct mp_path *path;     /* path it is in flight on, NULL when not in flight */
+	uint32_t retries;         /* re-issues after retryable SCSI conditions */
+	uint32_t xport_retries;   /* re-issues after transport failures */
+	int final_err;            /* error to report when finished from a deferred list */
+	struct mp_sub *next;      /* wait, delay or finish list */
+	uint8_t param[MP_UNMAP_PARAM_LEN];
+};
+
+struct mp_sub_list {
+	struct mp_sub *head;
+	struct mp_sub **tail;
+};
+
+struct mp_lu {
+	char name[64];
+	struct mp_clock clock;
+	struct mp_lu_opts opts;
+	bool have_info;
+	struct mp_lu_info info;
+	uint8_t *zero_block;          /* one block of zeroes: WRITE SAME data-out */
+	struct mp_path *paths;
+	struct mp_path *rr_last;      /* last path chosen, for round-robin */
+	struct mp_sub_list waiting;   /* no path available */
+	struct mp_sub_list delayed;   /* re-issue after MP_RETRY_DELAY_MS */
+	struct mp_sub_list finishing; /* finished synchronously: complete from a timer */
+	struct mp_timer *npr_timer;   /* no_path_retry expiry */
+	struct mp_timer *delay_timer;
+	struct mp_timer *finish_timer;
+	uint64_t down_since_ms;       /* when the last usable path went away */
+	bool fail_fast;               /* no_path_retry expired: fail new I/O until a path returns */
+	mp_lu_ready_fn *ready_fn;
+	void *ready_arg;
+	bool ready_called;
+};
+
+static void list_init(struct mp_sub_list *l) { l->head = NULL; l->tail = &l->head; }
+
+static void list_push(struct mp_sub_list *l, struct mp_sub *s)
+{
+	s->next = NULL;
+	*l->tail = s;
+	l->tail = &s->next;
+}
+
+/* Take the whole list, leaving it empty. */
+static struct mp_sub *list_take(struct mp_sub_list *l)
+{
+	struct mp_sub *h = l->head;
+	list_init(l);
+	return h;
+}
+
+void mp_lu_opts_default(struct mp_lu_opts *o)
+{
+	o->max_retries = 5;
+	o->no_path_retry_s = 30;
+	o->max_io_bytes = 1u << 20;
+}
+
+static void npr_expired(void *arg);
+static void delay_fire(void *arg);
+static void finish_fire(void *arg);
+static void dispatch(struct mp_sub *s);
+
+struct mp_lu *mp_lu_new(const char *name, const struct mp_clock *clock, const struct mp_lu_opts *opts)
+{
+	struct mp_lu *lu = calloc(1, sizeof(*lu));
+	if (!lu)
+		return NULL;
+	snprintf(lu->name, sizeof(lu->name), "%s", name);
+	lu->clock = *clock;
+	if (opts)
+		lu->opts = *opts;
+	else
+		mp_lu_opts_default(&lu->opts);
+	list_init(&lu->waiting);
+	list_init(&lu->delayed);
+	list_init(&lu->finishing);
+	lu->npr_timer = clock->ops->timer_new(clock->ctx, npr_expired, lu);
+	lu->delay_timer = clock->ops->timer_new(clock->ctx, delay_fire, lu);
+	lu->finish_timer = clock->ops->timer_new(clock->ctx, finish_fire, lu);
+	if (!lu->npr_timer || !lu->delay_timer || !lu->finish_timer) {
+		mp_lu_free(lu);
+		return NULL;
+	}
+	lu->down_since_ms = mp_clock_now(clock);
+	return lu;
+}
+
+static void finish_sub(struct mp_sub *s, int err);
+
+void mp_lu_free(struct mp_lu *lu)
+{
+	if (!lu)
+		return;
+	/* Fail everything still held by the core; in-flight commands belong to paths, which are gone. */
+	struct mp_sub *s, *next;
+	for (s = list_take(&lu->waiting); s; s = next) { next = s->next; finish_sub(s, ESHUTDOWN); }
+	for (s = list_take(&lu->delayed); s; s = next) { next = s->next; finish_sub(s, ESHUTDOWN); }
+	for (s = list_take(&lu->finishing); s; s = next) { next = s->next; finish_sub(s, s->final_err); }
+	const struct mp_clock_ops *ops = lu->clock.ops;
+	ops->timer_free(lu->npr_timer);
+	ops->timer_free(lu->delay_timer);
+	ops->timer_free(lu->finish_timer);
+	free(lu->zero_block);
+	free(lu);
+}
+
+const char *mp_lu_name(const struct mp_lu *lu) { return lu->name; }
+
+void mp_lu_set_ready_cb(struct mp_lu *lu, mp_lu_ready_fn *fn, void *arg)
+{
+	lu->ready_fn = fn;
+	lu->ready_arg = arg;
+}
+
+const struct mp_lu_info *mp_lu_get_info(const struct mp_lu *lu) { return lu->have_info ? &lu->info : NULL; }
+struct mp_path *mp_lu_first_path(const struct mp_lu *lu) { return lu->paths; }
+
+static bool any_path_up(const struct mp_lu *lu)
+{
+	for (struct mp_path *p = lu->paths; p; p = p->lu_next)
+		if (p->state == MP_PATH_UP)
+			return true;
+	return false;
+}
+
+void mp_lu_add_path(struct mp_lu *lu, struct mp_path *path)
+{
+	path->lu = lu;
+	path->state = MP_PATH_DOWN;
+	path->lu_next = lu->paths;
+	lu->paths = path;
+}
+
+void mp_lu_remove_path(struct mp_lu *lu, struct mp_path *path)
+{
+	for (struct mp_path **pp = &lu->paths; *pp; pp = &(*pp)->lu_next) {
+		if (*pp == path) {
+			*pp = path->lu_next;
+			break;
+		}
+	}
+	if (lu->rr_last == path)
+		lu->rr_last = NULL;
+	if (path->state == MP_PATH_UP)
+		mp_lu_path_down(lu, path, "removed");
+	path->lu = NULL;
+	path->lu_next = NULL;
+}
+
+/* A path came up or the LU's state changed: send what waits, stop the no-path clock. */
+static void resume_waiting(struct mp_lu *lu)
+{
+	lu->clock.ops->timer_cancel(lu->npr_timer);
+	lu->fail_fast = false;
+	struct mp_sub *s, *next;
+	for (s = list_take(&lu->waiting); s; s = next) {
+		next = s->next;
+		dispatch(s);
+	}
+}
+
+int mp_lu_path_attached(struct mp_lu *lu, struct mp_path *path, const struct mp_lu_info *info,
+			char *err, size_t errlen)
+{
+	if (!lu->have_info) {
+		if (info->block_size < 512 || info->block_size > (1u << 20) ||
+		    (info->block_size & (info->block_size - 1))) {
+			snprintf(err, errlen, "path %s: unusable logical block size %" PRIu32, path->name,
+				 info->block_size);
+			return -1;
+		}
+		lu->zero_block = calloc(1, info->block_size);
+		if (!lu->zero_block) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		lu->info = *info;
+		lu->have_info = true;
+		mp_info("disk %s: %s %s, %" PRIu64 " blocks of %" PRIu32 " bytes, id %s%s%s", lu->name,
+			info->vendor, info->product, info->num_blocks, info->block_size, info->designator,
+			info->serial[0] ? ", serial " : "", info->serial);
+	} else if (strcmp(lu->info.designator, info->designator) != 0) {
+		snprintf(err, errlen, "path %s leads to LU %s, but disk %s is LU %s: path refused", path->name,
+			 info->designator, lu->name, lu->info.designator);
+		return -1;
+	} else if (lu->info.block_size != info->block_size) {
+		snprintf(err, errlen, "path %s reports block size %" PRIu32 ", disk %s has %" PRIu32 ": path refused",
+			 path->name, info->block_size, lu->name, lu->info.block_size);
+		return -1;
+	}
+	path->state = MP_PATH_UP;
+	mp_info("disk %s: path %s up", lu->name, path->name);
+	if (!lu->ready_called) {
+		lu->ready_called = true;
+		if (lu->ready_fn)
+			lu->ready_fn(lu, lu->ready_arg);
+	}
+	resume_waiting(lu);
+	return 0;
+}
+
+void mp_lu_path_down(struct mp_lu *lu, struct mp_path *path, const char *reason)
+{
+	if (path->state == MP_PATH_UP)
+		mp_warn("disk %s: path %s down: %s", lu->name, path->name, reason);
+	if (path->state != MP_PATH_FAILED)
+		path->state = MP_PATH_DOWN;
+	if (!any_path_up(lu))
+		lu->down_since_ms = mp_clock_now(&lu->clock);
+}
+
+/* Round-robin over usable paths, starting after the last one chosen. */
+static struct mp_path *select_path(struct mp_lu *lu)
+{
+	struct mp_path *start = lu->rr_last && lu->rr_last->lu_next ? lu->rr_last->lu_next : lu->paths;
+	struct mp_path *p = start;
+	if (!p)
+		return NULL;
+	do {
+		if (p->state == MP_PATH_UP) {
+			lu->rr_last = p;
+			return p;
+		}
+		p = p->lu_next ? p->lu_next : lu->paths;
+	} while (p != start);
+	return NULL;
+}
+
+/* Complete a sub from a timer, never from inside mp_lu_submit or a path's submit. */
+static void finish_later(struct mp_sub *s, int err)
+{
+	struct mp_lu *lu = s->lu;
+	s->final_err = err;
+	list_push(&lu->finishing, s);
+	lu->clock.ops->timer_arm(lu->finish_timer, 0);
+}
+
+static void finish_fire(void *arg)
+{
+	struct mp_lu *lu = arg;
+	struct mp_sub *s, *next;
+	for (s = list_take(&lu->finishing); s; s = next) {
+		next = s->next;
+		finish_sub(s, s->final_err);
+	}
+}
+
+/* No path: queue, fail at once, or fail because no_path_retry ran out. */
+static void wait_for_path(struct mp_sub *s)
+{
+	struct mp_lu *lu = s->lu;
+	if (lu->opts.no_path_retry_s == 0 || lu->fail_fast) {
+		finish_later(s, EIO);
+		return;
+	}
+	bool was_empty = lu->waiting.head == NULL;
+	list_push(&lu->waiting, s);
+	if (was_empty && lu->opts.no_path_retry_s > 0) {
+		uint64_t deadline = lu->down_since_ms + (uint64_t)lu->opts.no_path_retry_s * 1000;
+		uint64_t now = mp_clock_now(&lu->clock);
+		lu->clock.ops->timer_arm(lu->npr_timer, deadline > now ? deadline - now : 0);
+	}
+}
+
+static void npr_expired(void *arg)
+{
+	struct mp_lu *lu = arg;
+	if (any_path_up(lu))
+		return;
+	mp_err("disk %s: no path for %" PRId32 " s (no_path_retry): failing queued I/O", lu->name,
+	       lu->opts.no_path_retry_s);
+	lu->fail_fast = true;
+	struct mp_sub *s, *next;
+	for (s = list_take(&lu->waiting); s; s = next) {
+		next = s->next;
+		finish_sub(s, EIO);
+	}
+}
+
+static void delay_fire(void *arg)
+{
+	struct mp_lu *lu = arg;
+	struct mp_sub *s, *next;
+	for (s = list_take(&lu->delayed); s; s = next) {
+		next = s->next;
+		dispatch(s);
+	}
+}
+
+static void retry_later(struct mp_sub *s)
+{
+	struct mp_lu *lu = s->lu;
+	bool was_empty = lu->delayed.head == NULL;
+	list_push(&lu->delayed, s);
+	if (was_empty)
+		lu->clock.ops->timer_arm(lu->delay_timer, MP_RETRY_DELAY_MS);
+}
+
+static void dispatch(struct mp_sub *s)
+{
+	struct mp_lu *lu = s->lu;
+	for (;;) {
+		struct mp_path *p = select_path(lu);
+		if (!p) {
+			wait_for_path(s);
+			return;
+		}
+		s->path = p;
+		p->inflight++;
+		p->submitted++;
+		if (p->ops->submit(p, &s->cmd) == 0)
+			return;
+		/* The path refused synchronously: it is no longer usable. */
+		int e = errno;
+		p->inflight--;
+		p->errors++;
+		s->path = NULL;
+		mp_lu_path_down(lu, p, e ? strerror(e) : "submit refused");
+	}
+}
+
+static void finish_sub(struct mp_sub *s, int err)
+{
+	struct mp_blk_req *req = s->req;
+	if (err && !req->err)
+		req->err = err;
+	if (--req->pending == 0) {
+		free(req->core);
+		req->core = NULL;
+		req->done(req, req->err);
+	}
+}
+
+static void sub_done(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *res)
+{
+	struct mp_sub *s = mp_container_of(cmd, struct mp_sub, cmd);
+	struct mp_lu *lu = s->lu;
+	struct mp_path *p = s->path;
+	int err = 0;
+
+	s->path = NULL;
+	if (p)
+		p->inflight--;
+	enum mp_verdict v = mp_classify(res, &err);
+	if (v == MP_V_OK && res->residual && cmd->dir != MP_DIR_NONE) {
+		/* The target moved less data than asked for: never hand back a short read or write. */
+		v = MP_V_DEVICE_ERROR;
+		err = EIO;
+	}
+	switch (v) {
+	case MP_V_OK:
+		finish_sub(s, 0);
+		return;
+	case MP_V_DEVICE_ERROR:
+	case MP_V_RESV_CONFLICT:
+		mp_debug("disk %s: %s on %s: status 0x%02x", lu->name, mp_verdict_name(v),
+			 p ? p->name : "?", res->status);
+		finish_sub(s, err);
+		return;
+	case MP_V_PATH_ERROR:
+		if (p) {
+			p->errors++;
+			if (res->xport == MP_XPORT_OK && p->ops->fail)
+				p->ops->fail(p, "unusable SCSI status");
+		}
+		if (++s->xport_retries > MP_MAX_XPORT_RETRIES) {
+			finish_sub(s, EIO);
+			return;
+		}
+		dispatch(s);
+		return;
+	case MP_V_RETRY:
+	case MP_V_ALUA_STATE:
+		if (++s->retries > lu->opts.max_retries) {
+			mp_warn("disk %s: command 0x%02x failed %" PRIu32 " times (%s), giving up", lu->name,
+				cmd->cdb[0], s->retries, mp_verdict_name(v));
+			finish_sub(s, EIO);
+			return;
+		}
+		retry_later(s);
+		return;
+	}
+}
+
+/* How many blocks one command of this request may carry. */
+static uint64_t chunk_blocks(const struct mp_lu *lu, enum mp_blk_op op)
+{
+	const struct mp_lu_info *in = &lu->info;
+	uint64_t max;
+	switch (op) {
+	case MP_BLK_TRIM:
+		max = in->max_unmap_blocks ? in->max_unmap_blocks : MP_DEFAULT_UNMAP_BLOCKS;
+		break;
+	case MP_BLK_WRITE_ZEROES:
+		max = in->max_write_same_blocks ? in->max_write_same_blocks : MP_DEFAULT_WSAME_BLOCKS;
+		break;
+	default:
+		max = lu->opts.max_io_bytes / in->block_size;
+		if (in->max_xfer_blocks && in->max_xfer_blocks < max)
+			max = in->max_xfer_blocks;
+		break;
+	}
+	if (max > UINT32_MAX)
+		max = UINT32_MAX;
+	return max ? max : 1;
+}
+
+static void build_sub(struct mp_lu *lu, struct mp_blk_req *req, struct mp_sub *s, uint64_t lba,
+		      uint32_t blocks, uint64_t byte_off)
+{
+	struct mp_scsi_cmd *c = &s->cmd;
+	s->req = req;
+	s->lu = lu;
+	c->done = sub_done;
+	switch (req->op) {
+	case MP_BLK_READ:
+		c->cdb_len = mp_sbc_read16(c->cdb, lba, blocks);
+		c->dir = MP_DIR_READ;
+		c->buf = req->buf + byte_off;
+		c->len = blocks * lu->info.block_size;
+		break;
+	case MP_BLK_WRITE:
+		c->cdb_len = mp_sbc_write16(c->cdb, lba, blocks, req->flags & MP_BLK_FUA);
+		c->dir = MP_DIR_WRITE;
+		c->buf = req->buf + byte_off;
+		c->len = blocks * lu->info.block_size;
+		break;
+	case MP_BLK_FLUSH:
+		c->cdb_len = mp_sbc_sync_cache16(c->cdb);
+		c->dir = MP_DIR_NONE;
+		break;
+	case MP_BLK_TRIM:
+		c->cdb_len = mp_sbc_unmap(c->cdb, s->param, lba, blocks);
+		c->dir = MP_DIR_WRITE;
+		c->buf = s->param;
+		c->len = MP_UNMAP_PARAM_LEN;
+		break;
+	case MP_BLK_WRITE_ZEROES: {
+		bool unmap = !(req->flags & MP_BLK_NO_HOLE) && lu->info.lbpws && lu->info.lbprz;
+		c->cdb_len = mp_sbc_write_same16(c->cdb, lba, blocks, unmap);
+		c->dir = MP_DIR_WRITE;
+		c->buf = lu->zero_block;
+		c->len = lu->info.block_size;
+		break;
+	}
+	}
+}
+
+int mp_lu_submit(struct mp_lu *lu, struct mp_blk_req *req)
+{
+	if (!lu->have_info) {
+		errno = ENXIO;
+		return -1;
+	}
+	const struct mp_lu_info *in = &lu->info;
+	uint64_t size = in->num_blocks * in->block_size;
+	uint64_t nsub = 1, per = 0;
+
+	req->err = 0;
+	req->core = NULL;
+	if ((unsigned)req->op > MP_BLK_WRITE_ZEROES) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (req->op != MP_BLK_FLUSH) {
+		if (req->offset % in->block_size || req->len % in->block_size || req->len == 0 ||
+		    req->offset > size || req->len > size - req->offset) {
+			errno = EINVAL;
+			return -1;
+		}
+		if ((req->op == MP_BLK_READ || req->op == MP_BLK_WRITE) && !req->buf) {
+			errno = EINVAL;
+			return -1;
+		}
+		if (req->op == MP_BLK_TRIM && !in->lbpu) {
+			errno = ENOTSUP;
+			return -1;
+		}
+		per = chunk_blocks(lu, req->op);
+		uint64_t blocks = req->len / in->block_size;
+		nsub = (blocks + per - 1) / per;
+	}
+	if (req->op != MP_BLK_READ && in->write_protect) {
+		errno = EPERM;
+		return -1;
+	}
+	struct mp_sub *subs = calloc(nsub, sizeof(*subs));
+	if (!subs) {
+		errno = ENOMEM;
+		return -1;
+	}
+	req->core = subs;
+	req->pending = (uint32_t)nsub;
+	uint64_t lba = req->offset / (in->block_size ? in->block_size : 1);
+	uint64_t left = req->len / in->block_size;
+	for (uint64_t i = 0; i < nsub; i++) {
+		uint32_t n = (uint32_t)(req->op == MP_BLK_FLUSH ? 0 : MP_MIN(left, per));
+		build_sub(lu, req, &subs[i], lba, n, i * per * in->block_size);
+		lba += n;
+		left -= n;
+	}
+	/* Dispatch after building all: a sub may complete (later) before its siblings are sent. */
+	for (uint64_t i = 0; i < nsub; i++)
+		dispatch(&subs[i]);
+	return 0;
+}

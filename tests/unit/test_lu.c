@@ -1,0 +1,471 @@
+/* Unit tests of the multipath core (mpath/lu.c) with fake paths and a fake clock. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "mpath/lu.h"
+#include "tests/unit/fake_clock.h"
+
+#define DISK_BLOCKS 4096u
+#define BS 512u
+#define MAXQ 1024
+
+/* A fake path: queues commands; the test completes them, optionally against a RAM disk. */
+struct fake_path {
+	struct mp_path path;
+	struct mp_scsi_cmd *q[MAXQ];
+	int nq;
+	int submits;
+	bool refuse;
+};
+
+static struct fake_clock fc;
+static uint8_t disk[DISK_BLOCKS * BS];
+static int done_calls;
+static int last_err;
+static int in_submit;
+static int done_inside_submit;
+
+static int fake_submit(struct mp_path *path, struct mp_scsi_cmd *cmd)
+{
+	struct fake_path *fp = mp_container_of(path, struct fake_path, path);
+	if (fp->refuse) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	cr_assert_lt(fp->nq, MAXQ);
+	fp->q[fp->nq++] = cmd;
+	fp->submits++;
+	return 0;
+}
+
+static void fake_fail(struct mp_path *path, const char *reason)
+{
+	mp_lu_path_down(path->lu, path, reason);
+}
+
+static const struct mp_path_ops fake_ops = { .kind = "fake", .submit = fake_submit, .fail = fake_fail };
+
+static void fp_init(struct fake_path *fp, const char *name)
+{
+	memset(fp, 0, sizeof(*fp));
+	fp->path.ops = &fake_ops;
+	snprintf(fp->path.name, sizeof(fp->path.name), "%s", name);
+}
+
+static struct mp_scsi_cmd *fp_pop(struct fake_path *fp)
+{
+	cr_assert_gt(fp->nq, 0, "path %s has nothing queued", fp->path.name);
+	struct mp_scsi_cmd *c = fp->q[0];
+	memmove(fp->q, fp->q + 1, (size_t)(fp->nq - 1) * sizeof(fp->q[0]));
+	fp->nq--;
+	return c;
+}
+
+/* Execute READ(16)/WRITE(16) against the RAM disk and complete GOOD. */
+static void fp_serve(struct fake_path *fp)
+{
+	struct mp_scsi_cmd *c = fp_pop(fp);
+	struct mp_scsi_result r = { .xport = MP_XPORT_OK, .status = 0 };
+	uint64_t lba = mp_be64(c->cdb + 2);
+	uint32_t n = mp_be32(c->cdb + 10);
+	if (c->cdb[0] == 0x88) {
+		cr_assert_eq(c->len, n * BS);
+		memcpy(c->buf, disk + lba * BS, c->len);
+	} else if (c->cdb[0] == 0x8a) {
+		cr_assert_eq(c->len, n * BS);
+		memcpy(disk + lba * BS, c->buf, c->len);
+	}
+	c->done(c, &r);
+}
+
+static void fp_complete(struct fake_path *fp, enum mp_xport x, uint8_t status, const uint8_t *sense, size_t slen)
+{
+	struct mp_scsi_cmd *c = fp_pop(fp);
+	struct mp_scsi_result r = { .xport = x, .status = status };
+	if (sense) {
+		memcpy(r.sense, sense, slen);
+		r.sense_len = (uint8_t)slen;
+	}
+	c->done(c, &r);
+}
+
+static void req_done(struct mp_blk_req *req MP_UNUSED, int err)
+{
+	if (in_submit)
+		done_inside_submit++;
+	done_calls++;
+	last_err = err;
+}
+
+static struct mp_lu_info info_of(const char *id)
+{
+	struct mp_lu_info in;
+	memset(&in, 0, sizeof(in));
+	snprintf(in.designator, sizeof(in.designator), "%s", id);
+	snprintf(in.vendor, sizeof(in.vendor), "FAKE");
+	in.block_size = BS;
+	in.num_blocks = DISK_BLOCKS;
+	in.max_xfer_blocks = 16;
+	in.lbpu = true;
+	return in;
+}
+
+static struct mp_lu *new_lu(int32_t npr)
+{
+	struct mp_lu_opts o;
+	mp_lu_opts_default(&o);
+	o.no_path_retry_s = npr;
+	o.max_retries = 3;
+	return mp_lu_new("t", &fc.clock, &o);
+}
+
+static int submit(struct mp_lu *lu, struct mp_blk_req *r)
+{
+	in_submit = 1;
+	int rc = mp_lu_submit(lu, r);
+	in_submit = 0;
+	return rc;
+}
+
+static void setup(void)
+{
+	mp_log_set_level(MP_LOG_ERR);
+	fake_clock_init(&fc);
+	done_calls = 0;
+	last_err = -1;
+	done_inside_submit = 0;
+	for (size_t i = 0; i < sizeof(disk); i++)
+		disk[i] = (uint8_t)(i * 7 + 3);
+}
+
+static void attach(struct mp_lu *lu, struct fake_path *fp, const char *id)
+{
+	char err[512];
+	struct mp_lu_info in = info_of(id);
+	mp_lu_add_path(lu, &fp->path);
+	cr_assert_eq(mp_lu_path_attached(lu, &fp->path, &in, err, sizeof(err)), 0, "%s", err);
+}
+
+TestSuite(lu, .init = setup);
+
+Test(lu, read_is_split_by_max_transfer_and_completes_once)
+{
+	struct mp_lu *lu = new_lu(30);
+	struct fake_path a;
+	fp_init(&a, "a");
+	attach(lu, &a, "naa.1");
+	static uint8_t buf[64 * BS];
+	struct mp_blk_req r = { .op = MP_BLK_READ, .offset = 8 * BS, .len = sizeof(buf), .buf = buf, .done = req_done };
+	cr_assert_eq(submit(lu, &r), 0);
+	cr_assert_eq(a.nq, 4, "64 blocks at 16 per command = 4 commands, got %d", a.nq);
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(mp_be64(a.q[i]->cdb + 2), 8 + 16u * (unsigned)i);
+		cr_assert_eq(mp_be32(a.q[i]->cdb + 10), 16);
+	}
+	while (a.nq)
+		fp_serve(&a);
+	cr_assert_eq(done_calls, 1);
+	cr_assert_eq(last_err, 0);
+	cr_assert_eq(memcmp(buf, disk + 8 * BS, sizeof(buf)), 0);
+	cr_assert_eq(done_inside_submit, 0);
+	mp_lu_remove_path(lu, &a.path);
+	mp_lu_free(lu);
+}
+
+Test(lu, write_fua_sets_fua_bit_and_lands)
+{
+	struct mp_lu *lu = new_lu(30);
+	struct fake_path a;
+	fp_init(&a, "a");
+	attach(lu, &a, "naa.1");
+	uint8_t buf[2 * BS];
+	memset(buf, 0xab, sizeof(buf));
+	struct mp_blk_req r = { .op = MP_BLK_WRITE, .flags = MP_BLK_FUA, .offset = 0, .len = sizeof(buf),
+				.buf = buf, .done = req_done };
+	cr_assert_eq(submit(lu, &r), 0);
+	cr_assert_eq(a.q[0]->cdb[0], 0x8a);
+	cr_assert_eq(a.q[0]->cdb[1] & 0x08, 0x08);
+	fp_serve(&a);
+	cr_assert_eq(done_calls, 1);
+	cr_assert_eq(disk[0], 0xab);
+	cr_assert_eq(disk[2 * BS - 1], 0xab);
+	mp_lu_remove_path(lu, &a.path);
+	mp_lu_free(lu);
+}
+
+Test(lu, bad_ranges_are_refused_synchronously)
+{
+	struct mp_lu *lu = new_lu(30);
+	struct fake_path a;
+	fp_init(&a, "a");
+	uint8_t buf[BS];
+	struct mp_blk_req r = { .op = MP_BLK_READ, .offset = 0, .len = BS, .buf = buf, .done = req_done };
+	errno = 0;
+	cr_assert_eq(mp_lu_submit(lu, &r), -1, "no identity yet");
+	cr_assert_eq(errno, ENXIO);
+	attach(lu, &a, "naa.1");
+	struct { uint64_t off, len; } bad[] = {
+		{ 1, BS }, { 0, 100 }, { 0, 0 }, { (uint64_t)DISK_BLOCKS * BS, BS },
+		{ (uint64_t)(DISK_BLOCKS - 1) * BS, 2 * BS }, { UINT64_MAX - BS + 1, BS },
+	};
+	for (size_t i = 0; i < MP_ARRAY_SIZE(bad); i++) {
+		r.offset = bad[i].off;
+		r.len = bad[i].len;
+		errno = 0;
+		cr_assert_eq(mp_lu_submit(lu, &r), -1, "case %zu", i);
+		cr_assert_eq(errno, EINVAL, "case %zu", i);
+	}
+	cr_assert_eq(a.nq, 0);
+	cr_assert_eq(done_calls, 0);
+	mp_lu_remove_path(lu, &a.path);
+	mp_lu_free(lu);
+}
+
+Test(lu, path_failure_reissues_on_other_path_exactly_once)
+{
+	struct mp_lu *lu = new_lu(30);
+	struct fake_path a, b;
+	fp_init(&a, "a");
+	fp_init(&b, "b");
+	attach(lu, &a, "naa.1");
+	attach(lu, &b, "naa.1");
+	uint8_t buf[BS];
+	struct mp_blk_req r[4];
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct mp_blk_req){ .op = MP_BLK_READ, .offset = (uint64_t)i * BS, .len = BS, .buf = buf,
+					    .done = req_done };
+		cr_assert_eq(submit(lu, &r[i]), 0);
+	}
+	cr_assert_eq(a.nq + b.nq, 4);
+	cr_assert_gt(a.nq, 0, "round-robin used path a");
+	cr_assert_gt(b.nq, 0, "round-robin used path b");
+	/* Path a dies: its commands come back CANCELLED and must move to b. */
+	int on_a = a.nq;
+	mp_lu_path_down(lu, &a.path, "test");
+	while (a.nq)
+		fp_complete(&a, MP_XPORT_CANCELLED, 0, NULL, 0);
+	cr_assert_eq(b.nq, 4, "all on b now (moved %d)", on_a);
+	cr_assert_eq(done_calls, 0);
+	while (b.nq)
+		fp_serve(&b);
+	cr_assert_eq(done_calls, 4);
+	cr_assert_eq(last_err, 0);
+	cr_assert_eq(a.path.errors, (uint64_t)on_a, "each command failed on a is counted once");
+	mp_lu_remove_path(lu, &a.path);
+	mp_lu_remove_path(lu, &b.path);
+	mp_lu_free(lu);
+}
+
+Test(lu, device_errors_are_not_retried)
+{
+	static const struct { uint8_t key, asc, ascq; int err; } cases[] = {
+		{ 0x3, 0x11, 0x00, EIO },    /* medium error, unrecovered read error */
+		{ 0x7, 0x27, 0x00, EPERM },  /* data protect, write protected */
+		{ 0x7, 0x27, 0x07, ENOSPC }, /* space allocation failed */
+		{ 0x5, 0x21, 0x00, EINVAL }, /* LBA out of range */
+	};
+	for (size_t i = 0; i < MP_ARRAY_SIZE(cases); i++) {
+		struct mp_lu *lu = new_lu(30);
+		struct fake_path a, b;
+		fp_init(&a, "a");
+		fp_init(&b, "b");
+		attach(lu, &a, "naa.1");
+		attach(lu, &b, "naa.1");
+		done_calls = 0;
+		uint8_t buf[BS];
+		struct mp_blk_req r = { .op = MP_BLK_WRITE, .offset = 0, .len = BS, .buf = buf, .done = req_done };
+		cr_assert_eq(submit(lu, &r), 0);
+		struct fake_path *on = a.nq ? &a : &b;
+		uint8_t sense[18] = { 0x70, 0, cases[i].key, 0, 0, 0, 0, 10, 0, 0, 0, 0, cases[i].asc, cases[i].ascq };
+		fp_complete(on, MP_XPORT_OK, 0x02, sense, sizeof(sense));
+		cr_assert_eq(done_calls, 1, "case %zu", i);
+		cr_assert_eq(last_err, cases[i].err, "case %zu: err %d", i, last_err);
+		cr_assert_eq(a.nq + b.nq, 0, "case %zu: not re-issued", i);
+		mp_lu_remove_path(lu, &a.path);
+		mp_lu_remove_path(lu, &b.path);
+		mp_lu_free(lu);
+	}
+}
+
+Test(lu, unit_attention_is_retried_then_gives_up)
+{
+	struct mp_lu *lu = new_lu(30);
+	struct fake_path a;
+	fp_init(&a, "a");
+	attach(lu, &a, "naa.1");
+	uint8_t buf[BS];
+	struct mp_blk_req r = { .op = MP_BLK_READ, .offset = 0, .len = BS, .buf = buf, .done = req_done };
+	uint8_t ua[18] = { 0x70, 0, 0x6, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x29, 0x00 };
+	cr_assert_eq(submit(lu, &r), 0);
+	/* One UA then success. */
+	fp_complete(&a, MP_XPORT_OK, 0x02, ua, sizeof(ua));
+	cr_assert_eq(a.nq, 0, "re-issue is delayed, not immediate");
+	fake_clock_advance(&fc, 100);
+	cr_assert_eq(a.nq, 1);
+	fp_serve(&a);
+	cr_assert_eq(done_calls, 1);
+	cr_assert_eq(last_err, 0);
+	/* Endless UA: max_retries (3) re-issues, then EIO. */
+	cr_assert_eq(submit(lu, &r), 0);
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(a.nq, 1, "attempt %d", i);
+		fp_complete(&a, MP_XPORT_OK, 0x02, ua, sizeof(ua));
+		fake_clock_advance(&fc, 100);
+	}
+	cr_assert_eq(done_calls, 2);
+	cr_assert_eq(last_err, EIO);
+	cr_assert_eq(a.nq, 0);
+	mp_lu_remove_path(lu, &a.path);
+	mp_lu_free(lu);
+}
+
+Test(lu, no_path_retry_queues_then_fails_with_eio)
+{
+	struct mp_lu *lu = new_lu(5);
+	struct fake_path a;
+	fp_init(&a, "a");
+	attach(lu, &a, "naa.1");
+	mp_lu_path_down(lu, &a.path, "test");
+	uint64_t t0 = fc.now;
+	uint8_t buf[BS];
+	struct mp_blk_req r = { .op = MP_BLK_READ, .offset = 0, .len = BS, .buf = buf, .done = req_done };
+	cr_assert_eq(submit(lu, &r), 0);
+	fake_clock_advance(&fc, 4999);
+	cr_assert_eq(done_calls, 0, "still queued before no_path_retry");
+	fake_clock_advance(&fc, 1);
+	cr_assert_eq(done_calls, 1);
+	cr_assert_eq(last_err, EIO);
+	cr_assert_eq(fc.now - t0, 5000);
+	/* After expiry new I/O fails at once (from a timer, not inside submit). */
+	cr_assert_eq(submit(lu, &r), 0);
+	cr_assert_eq(done_calls, 1);
+	fake_clock_advance(&fc, 0);
+	cr_assert_eq(done_calls, 2);
+	cr_assert_eq(last_err, EIO);
+	cr_assert_eq(done_inside_submit, 0);
+	/* A path returns: I/O flows again. */
+	char err[256];
+	struct mp_lu_info in = info_of("naa.1");
+	cr_assert_eq(mp_lu_path_attached(lu, &a.path, &in, err, sizeof(err)), 0);
+	cr_assert_eq(submit(lu, &r), 0);
+	fp_serve(&a);
+	cr_assert_eq(done_calls, 3);
+	cr_assert_eq(last_err, 0);
+	mp_lu_remove_path(lu, &a.path);
+	mp_lu_free(lu);
+}
+
+Test(lu, queued_io_resumes_when_a_path_returns)
+{
+	struct mp_lu *lu = new_lu(-1);
+	struct fake_path a;
+	fp_init(&a, "a");
+	attach(lu, &a, "naa.1");
+	a.refuse = true; /* the session is gone: submit refuses, the core takes the path down */
+	uint8_t buf[BS];
+	struct mp_blk_req r = { .op = MP_BLK_READ, .offset = 0, .len = BS, .buf = buf, .done = req_done };
+	cr_assert_eq(submit(lu, &r), 0);
+	cr_assert_eq(a.path.state, MP_PATH_DOWN);
+	fake_clock_advance(&fc, 3600 * 1000);
+	cr_assert_eq(done_calls, 0, "queue forever");
+	a.refuse = false;
+	char err[256];
+	struct mp_lu_info in = info_of("naa.1");
+	cr_assert_eq(mp_lu_path_attached(lu, &a.path, &in, err, sizeof(err)), 0);
+	cr_assert_eq(a.nq, 1);
+	fp_serve(&a);
+	cr_assert_eq(done_calls, 1);
+	cr_assert_eq(last_err, 0);
+	mp_lu_remove_path(lu, &a.path);
+	mp_lu_free(lu);
+}
+
+Test(lu, fail_at_once_completes_later_not_inside_submit)
+{
+	struct mp_lu *lu = new_lu(0);
+	struct fake_path a;
+	fp_init(&a, "a");
+	attach(lu, &a, "naa.1");
+	mp_lu_path_down(lu, &a.path, "test");
+	uint8_t buf[BS];
+	struct mp_blk_req r = { .op = MP_BLK_READ, .offset = 0, .len = BS, .buf = buf, .done = req_done };
+	cr_assert_eq(submit(lu, &r), 0);
+	cr_assert_eq(done_calls, 0);
+	fake_clock_advance(&fc, 0);
+	cr_assert_eq(done_calls, 1);
+	cr_assert_eq(last_err, EIO);
+	mp_lu_remove_path(lu, &a.path);
+	mp_lu_free(lu);
+}
+
+Test(lu, path_to_another_lu_is_refused_naming_both)
+{
+	struct mp_lu *lu = new_lu(30);
+	struct fake_path a, b;
+	fp_init(&a, "a");
+	fp_init(&b, "b");
+	attach(lu, &a, "naa.600140511111111");
+	char err[512];
+	struct mp_lu_info other = info_of("naa.600140522222222");
+	mp_lu_add_path(lu, &b.path);
+	cr_assert_eq(mp_lu_path_attached(lu, &b.path, &other, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "naa.600140511111111") != NULL, "%s", err);
+	cr_assert(strstr(err, "naa.600140522222222") != NULL, "%s", err);
+	cr_assert_neq(b.path.state, MP_PATH_UP);
+	/* The disk keeps its identity. */
+	cr_assert_str_eq(mp_lu_get_info(lu)->designator, "naa.600140511111111");
+	mp_lu_remove_path(lu, &a.path);
+	mp_lu_remove_path(lu, &b.path);
+	mp_lu_free(lu);
+}
+
+Test(lu, trim_flush_write_zeroes_build_the_right_cdbs)
+{
+	struct mp_lu *lu = new_lu(30);
+	struct fake_path a;
+	fp_init(&a, "a");
+	attach(lu, &a, "naa.1");
+	struct mp_blk_req t = { .op = MP_BLK_TRIM, .offset = 4 * BS, .len = 8 * BS, .done = req_done };
+	cr_assert_eq(submit(lu, &t), 0);
+	struct mp_scsi_cmd *c = a.q[0];
+	cr_assert_eq(c->cdb[0], 0x42);
+	cr_assert_eq(c->len, 24);
+	cr_assert_eq(mp_be64(c->buf + 8), 4);
+	cr_assert_eq(mp_be32(c->buf + 16), 8);
+	fp_serve(&a);
+	struct mp_blk_req f = { .op = MP_BLK_FLUSH, .done = req_done };
+	cr_assert_eq(submit(lu, &f), 0);
+	cr_assert_eq(a.q[0]->cdb[0], 0x91);
+	fp_serve(&a);
+	struct mp_blk_req z = { .op = MP_BLK_WRITE_ZEROES, .flags = MP_BLK_NO_HOLE, .offset = 0, .len = 64 * BS,
+				.done = req_done };
+	cr_assert_eq(submit(lu, &z), 0);
+	cr_assert_eq(a.q[0]->cdb[0], 0x93);
+	cr_assert_eq(a.q[0]->cdb[1] & 0x08, 0, "NO_HOLE: no UNMAP bit");
+	cr_assert_eq(mp_be32(a.q[0]->cdb + 10), 64);
+	cr_assert_eq(a.q[0]->len, BS);
+	fp_serve(&a);
+	cr_assert_eq(done_calls, 3);
+	cr_assert_eq(last_err, 0);
+	mp_lu_remove_path(lu, &a.path);
+	mp_lu_free(lu);
+}
+
+Test(lu, free_fails_queued_requests_with_eshutdown)
+{
+	struct mp_lu *lu = new_lu(-1);
+	struct fake_path a;
+	fp_init(&a, "a");
+	attach(lu, &a, "naa.1");
+	mp_lu_remove_path(lu, &a.path);
+	uint8_t buf[BS];
+	struct mp_blk_req r = { .op = MP_BLK_READ, .offset = 0, .len = BS, .buf = buf, .done = req_done };
+	cr_assert_eq(submit(lu, &r), 0);
+	mp_lu_free(lu);
+	cr_assert_eq(done_calls, 1);
+	cr_assert_eq(last_err, ESHUTDOWN);
+}
