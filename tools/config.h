@@ -10,6 +10,7 @@
 #define MP_CONF_MAX_IFACES  16
 #define MP_CONF_NAME_MAX    64
 #define MP_CONF_IQN_MAX     224   /* RFC 7143: iSCSI names are at most 223 bytes */
+#define MP_CONF_MAX_DISKS   1024  /* bounds the memory a hostile or broken config can take */
 
 struct mp_conf_portal {
 	char host[256];       /* IPv4, [IPv6] without brackets, or a host name */
@@ -45,7 +46,8 @@ void mp_conf_free(struct mp_conf *c);
 
 /*
  * Parse INI text into c (which mp_conf_init prepared). On error returns -1 and
- * err holds "NAME:LINE: what is wrong" (NAME is the file name given).
+ * err holds "NAME:LINE: what is wrong" (NAME is the file name given) and c is
+ * unchanged. Disks are checked as complete (target, portal, unique export) here.
  */
 int mp_conf_parse(struct mp_conf *c, const char *name, const char *text, size_t len,
 		  char *err, size_t errlen);
@@ -56,7 +58,17 @@ int mp_conf_load(struct mp_conf *c, const char *file, char *err, size_t errlen);
  * target and LUN match an earlier URL disk adds a portal (a path) to it.
  */
 int mp_conf_add_url(struct mp_conf *c, const char *url, char *err, size_t errlen);
-/* Checks after all sources were read: at least one disk, each with target and portal. */
+/*
+ * Set one [global] or [nbd] key from outside a file (command-line overrides such as
+ * --log-level): section is "global" or "nbd", key and value as in the file. On error
+ * returns -1 and err holds "KEY: what is wrong" (no file name or line).
+ */
+int mp_conf_set(struct mp_conf *c, const char *section, const char *key, const char *value,
+		char *err, size_t errlen);
+/*
+ * Checks after all sources were read: at least one disk, each with target and portal,
+ * unique names and exports, no two disks for one target+LUN. Errors as mp_conf_parse.
+ */
 int mp_conf_validate(const struct mp_conf *c, char *err, size_t errlen);
 
 #endif

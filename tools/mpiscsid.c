@@ -61,8 +61,9 @@ static void usage(FILE *f)
 
 static void print_config(const struct mp_conf *c)
 {
-	printf("[global]\ninitiator_name = %s\nlog_level = %d\n\n[nbd]\nlisten = %s\n", c->initiator_name,
-	       c->log_level, c->nbd_listen);
+	static const char *const levels[] = { "err", "warn", "info", "debug" };
+	printf("[global]\ninitiator_name = %s\nlog_level = %s\n\n[nbd]\nlisten = %s\n", c->initiator_name,
+	       c->log_level >= 0 && c->log_level < 4 ? levels[c->log_level] : "?", c->nbd_listen);
 	for (size_t i = 0; i < c->n_disks; i++) {
 		const struct mp_conf_disk *k = &c->disks[i];
 		printf("\n[disk %s]\ntarget = %s\nlun = %u\n", k->name, k->target, k->lun);
@@ -86,7 +87,7 @@ static void disk_ready(struct mp_lu *lu, void *arg)
 {
 	struct disk *k = arg;
 	struct daemon *d = k->d;
-	char desc[128];
+	char desc[320];
 	const struct mp_lu_info *in = mp_lu_get_info(lu);
 
 	snprintf(desc, sizeof(desc), "%s %s %s", in->vendor, in->product, in->designator);
@@ -166,21 +167,18 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents MP_UNUSED)
 
 static void daemon_teardown(struct daemon *d)
 {
-	/* Paths first (commands complete CANCELLED and wait in the core), then the LUs fail what
-	 * waits with ESHUTDOWN, and last the NBD server, which is still there to take those replies. */
+	/* The NBD server first: no new requests; requests still in the core keep their
+	 * connection objects. Then the paths (in-flight commands complete CANCELLED and wait
+	 * in the core), then the LUs, which fail what waits with ESHUTDOWN. */
+	nbd_server_free(d->nbd);
+	d->nbd = NULL;
 	for (size_t i = 0; i < d->n_disks; i++) {
 		struct disk *k = &d->disks[i];
 		for (size_t j = 0; j < k->n_paths; j++)
 			mp_iscsi_path_free(k->paths[j]);
 		free(k->paths);
-		k->paths = NULL;
-		k->n_paths = 0;
+		mp_lu_free(k->lu);
 	}
-	if (d->nbd)
-		nbd_server_close_clients(d->nbd);
-	for (size_t i = 0; i < d->n_disks; i++)
-		mp_lu_free(d->disks[i].lu);
-	nbd_server_free(d->nbd);
 	free(d->disks);
 }
 
@@ -222,23 +220,12 @@ int main(int argc, char **argv)
 	for (int i = optind; i < argc; i++)
 		if (mp_conf_add_url(&d.conf, argv[i], err, sizeof(err)) != 0)
 			goto config_error;
-	if (nbd)
-		snprintf(d.conf.nbd_listen, sizeof(d.conf.nbd_listen), "%s", nbd);
-	if (iname)
-		snprintf(d.conf.initiator_name, sizeof(d.conf.initiator_name), "%s", iname);
-	if (level) {
-		int l = mp_log_level_parse(level);
-		if (l < 0) {
-			snprintf(err, sizeof(err), "--log-level: unknown level '%s' (err, warn, info, debug)", level);
-			goto config_error;
-		}
-		d.conf.log_level = l;
-	}
-	if (strncmp(d.conf.nbd_listen, "unix:", 5) != 0) {
-		snprintf(err, sizeof(err), "--nbd: '%s' is not unix:PATH (TCP exports need TLS, not implemented yet)",
-			 d.conf.nbd_listen);
+	if (nbd && mp_conf_set(&d.conf, "nbd", "listen", nbd, err, sizeof(err)) != 0)
 		goto config_error;
-	}
+	if (iname && mp_conf_set(&d.conf, "global", "initiator_name", iname, err, sizeof(err)) != 0)
+		goto config_error;
+	if (level && mp_conf_set(&d.conf, "global", "log_level", level, err, sizeof(err)) != 0)
+		goto config_error;
 	if (mp_conf_validate(&d.conf, err, sizeof(err)) != 0)
 		goto config_error;
 	if (check) {
