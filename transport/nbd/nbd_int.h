@@ -1,0 +1,142 @@
+/* NBD server internals shared by nbd_server.c, nbd_conn.c and nbd_handshake.c; not a public API. */
+#ifndef MP_TRANSPORT_NBD_INT_H
+#define MP_TRANSPORT_NBD_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <ev.h>
+#include "mpath/lu.h"
+#include "transport/nbd/nbd_proto.h"
+#include "transport/nbd/nbd_server.h"
+
+#define NBD_INBUF_SIZE      (64u * 1024u)  /* socket read buffer per connection */
+#define NBD_DIRECT_READ_MIN (16u * 1024u)  /* payload rest this big is read straight into place */
+#define NBD_MAX_OPT_SKIP    (1024u * 1024u) /* oversized option data we discard; longer: disconnect */
+#define NBD_READS_PER_WAKEUP 16u           /* fairness: socket reads per readiness callback */
+#define NBD_SERVER_MAX_CLIENTS 1024u
+
+struct nbd_export {
+	struct nbd_export *next;
+	char *name;
+	size_t name_len;
+	char *desc;              /* "" if none */
+	size_t desc_len;
+	struct mp_lu *lu;
+};
+
+struct nbd_listener {
+	ev_io io;                /* first: the accept callback casts back */
+	ev_timer backoff;        /* accept paused after EMFILE and the like */
+	struct nbd_server *srv;
+	struct nbd_listener *next;
+	char *path;              /* socket file to unlink at free */
+	int fd;
+};
+
+struct nbd_conn;
+
+struct nbd_server {
+	struct ev_loop *loop;
+	struct nbd_export *exports;       /* in the order added; the first is the default */
+	struct nbd_listener *listeners;
+	struct nbd_conn *conns;           /* open connections (closed ones are unlinked) */
+	unsigned n_conns;
+	uint64_t next_conn_id;
+};
+
+/* Input states of a connection. */
+enum nbd_rstate {
+	RS_CLIENT_FLAGS = 0, /* handshake: waiting for the 4 client flag bytes */
+	RS_OPT_HDR,          /* handshake: waiting for a 16-byte option header */
+	RS_OPT_DATA,         /* handshake: reading option data into optbuf */
+	RS_OPT_SKIP,         /* handshake: discarding an oversized option's data */
+	RS_REQ_HDR,          /* transmission: waiting for a 28-byte request header */
+	RS_REQ_PAYLOAD,      /* transmission: reading a WRITE payload into the request's buffer */
+	RS_REQ_SKIP,         /* transmission: discarding the payload of a refused WRITE */
+	RS_DRAIN,            /* reading stopped (DISC, ABORT, EOF): flush replies, then close */
+};
+
+/* A piece of output waiting in a connection's queue. */
+struct nbd_out {
+	struct nbd_out *next;
+	struct iovec iov[2];
+	unsigned iovcnt;
+	struct nbd_req *req;     /* a request's reply: the request is freed once it is written */
+};
+
+/* One transmission request, from its header until its reply has been written. */
+struct nbd_req {
+	struct mp_blk_req blk;   /* handed to the core; done() finds us with container_of */
+	struct nbd_conn *conn;
+	struct nbd_out out;
+	uint64_t cookie;
+	uint64_t offset;
+	uint32_t len;
+	uint16_t type;
+	uint16_t flags;
+	uint32_t nbd_err;
+	uint8_t *buf;            /* READ/WRITE data, len bytes */
+	uint8_t hdr[32];         /* reply header */
+};
+
+struct nbd_conn {
+	ev_io io;                /* first: the io callback casts back */
+	ev_timer hs_timer;       /* handshake deadline */
+	struct nbd_server *srv;  /* NULL once the server is gone */
+	struct ev_loop *loop;
+	struct nbd_conn *prev, *next;
+	uint64_t id;
+	int fd;
+	unsigned refs;           /* 1 for the socket while open + 1 per request owned by the core */
+	bool closed;
+	int events;              /* mask the io watcher is started with (0: stopped) */
+
+	/* Input. */
+	enum nbd_rstate rs;
+	uint8_t *in;             /* NBD_INBUF_SIZE bytes; data in [in_off, in_len) */
+	size_t in_off, in_len;
+	uint8_t small[NBD_REQUEST_LEN]; /* fixed-size headers land here */
+	uint8_t *dst;            /* where the current item goes; NULL: discard */
+	uint64_t want, got;      /* size of the current item, bytes of it read */
+
+	/* Handshake. */
+	bool no_zeroes;
+	bool structured;
+	struct nbd_opt_hdr opt;
+	uint8_t *optbuf;         /* NBD_MAX_OPT_LEN bytes during the handshake */
+
+	/* Transmission. */
+	struct mp_lu *lu;
+	struct nbd_export_limits lim;
+	struct nbd_req *cur;     /* request whose payload is being read */
+	unsigned inflight;       /* requests between header and reply written */
+	uint64_t inflight_bytes;
+
+	/* Output. */
+	struct nbd_out *out_head, **out_tail;
+	size_t out_sent;         /* bytes of out_head already written */
+};
+
+/* nbd_conn.c */
+/* Takes fd (closed on failure); NULL if the connection could not be set up. */
+struct nbd_conn *nbd_conn_new(struct nbd_server *srv, int fd);
+void nbd_conn_close(struct nbd_conn *c, const char *why);
+/* Queue a copy of data as one output item; false (and the connection closed) on ENOMEM. */
+bool nbd_conn_queue_copy(struct nbd_conn *c, const void *data, size_t len);
+/* Expect want bytes next, into dst (NULL: discard), then run the step for state rs. */
+void nbd_conn_expect(struct nbd_conn *c, enum nbd_rstate rs, uint8_t *dst, uint64_t want);
+
+/* nbd_handshake.c */
+/* Handle the option in c->opt whose data is in c->optbuf. */
+void nbd_hs_option(struct nbd_conn *c);
+/* Option reply with data; false if the connection was closed. */
+bool nbd_hs_reply(struct nbd_conn *c, uint32_t option, uint32_t type, const void *data, size_t len);
+/* Error reply with a message. */
+bool nbd_hs_error(struct nbd_conn *c, uint32_t option, uint32_t type, const char *msg);
+
+/* nbd_server.c */
+const struct nbd_export *nbd_server_find_export(const struct nbd_server *srv, const char *name, size_t len);
+void nbd_server_conn_gone(struct nbd_server *srv, struct nbd_conn *c);
+
+#endif
