@@ -371,8 +371,9 @@ static void sub_done(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *res)
 	if (p)
 		p->inflight--;
 	enum mp_verdict v = mp_classify(res, &err);
-	if (v == MP_V_OK && res->residual && cmd->dir != MP_DIR_NONE) {
-		/* The target moved less data than asked for: never hand back a short read or write. */
+	if (v == MP_V_OK && res->residual && (s->req->op == MP_BLK_READ || s->req->op == MP_BLK_WRITE)) {
+		/* The target moved less data than asked for: never hand back a short read or write.
+		 * (Parameter lists such as UNMAP's may legitimately be reported short.) */
 		v = MP_V_DEVICE_ERROR;
 		err = EIO;
 	}

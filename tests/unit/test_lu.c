@@ -469,3 +469,29 @@ Test(lu, free_fails_queued_requests_with_eshutdown)
 	cr_assert_eq(done_calls, 1);
 	cr_assert_eq(last_err, ESHUTDOWN);
 }
+
+Test(lu, short_read_is_an_error_short_parameter_list_is_not)
+{
+	struct mp_lu *lu = new_lu(30);
+	struct fake_path a;
+	fp_init(&a, "a");
+	attach(lu, &a, "naa.1");
+	uint8_t buf[2 * BS];
+	struct mp_blk_req r = { .op = MP_BLK_READ, .offset = 0, .len = sizeof(buf), .buf = buf, .done = req_done };
+	cr_assert_eq(submit(lu, &r), 0);
+	struct mp_scsi_cmd *c = fp_pop(&a);
+	struct mp_scsi_result res = { .xport = MP_XPORT_OK, .status = 0, .residual = BS };
+	c->done(c, &res);
+	cr_assert_eq(done_calls, 1);
+	cr_assert_eq(last_err, EIO, "a GOOD read that moved half the data must not succeed");
+	/* tgtd reports UNMAP's 24-byte parameter list with a residual: still a success. */
+	struct mp_blk_req t = { .op = MP_BLK_TRIM, .offset = 0, .len = 8 * BS, .done = req_done };
+	cr_assert_eq(submit(lu, &t), 0);
+	c = fp_pop(&a);
+	res.residual = 24;
+	c->done(c, &res);
+	cr_assert_eq(done_calls, 2);
+	cr_assert_eq(last_err, 0);
+	mp_lu_remove_path(lu, &a.path);
+	mp_lu_free(lu);
+}
