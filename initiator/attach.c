@@ -7,7 +7,7 @@
 
 #include "common/util.h"
 #include "initiator/attach.h"
-#include "initiator/scsi_cdb.h"
+#include "mpath/scsi_cdb.h"
 #include "initiator/scsi_parse.h"
 #include "mpath/classify.h"
 

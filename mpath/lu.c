@@ -10,7 +10,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "mpath/classify.h"
-#include "mpath/sbc.h"
+#include "mpath/scsi_cdb.h"
 
 /* Re-issues of one command after transport failures (a path dying under it), before EIO. */
 #define MP_MAX_XPORT_RETRIES 32
@@ -30,7 +30,7 @@ struct mp_sub {
 	uint32_t xport_retries;   /* re-issues after transport failures */
 	int final_err;            /* error to report when finished from a deferred list */
 	struct mp_sub *next;      /* wait, delay or finish list */
-	uint8_t param[MP_UNMAP_PARAM_LEN];
+	uint8_t param[MP_UNMAP_HDR_LEN + MP_UNMAP_DESC_LEN]; /* one UNMAP descriptor */
 };
 
 struct mp_sub_list {
@@ -444,30 +444,34 @@ static void build_sub(struct mp_lu *lu, struct mp_blk_req *req, struct mp_sub *s
 	c->done = sub_done;
 	switch (req->op) {
 	case MP_BLK_READ:
-		c->cdb_len = mp_sbc_read16(c->cdb, lba, blocks);
+		c->cdb_len = mp_cdb_read16(c->cdb, lba, blocks, 0);
 		c->dir = MP_DIR_READ;
 		c->buf = req->buf + byte_off;
 		c->len = blocks * lu->info.block_size;
 		break;
 	case MP_BLK_WRITE:
-		c->cdb_len = mp_sbc_write16(c->cdb, lba, blocks, req->flags & MP_BLK_FUA);
+		c->cdb_len = mp_cdb_write16(c->cdb, lba, blocks, (req->flags & MP_BLK_FUA) ? MP_CDB_FUA : 0);
 		c->dir = MP_DIR_WRITE;
 		c->buf = req->buf + byte_off;
 		c->len = blocks * lu->info.block_size;
 		break;
 	case MP_BLK_FLUSH:
-		c->cdb_len = mp_sbc_sync_cache16(c->cdb);
+		c->cdb_len = mp_cdb_sync_cache16(c->cdb, 0, 0, 0);
 		c->dir = MP_DIR_NONE;
 		break;
 	case MP_BLK_TRIM:
-		c->cdb_len = mp_sbc_unmap(c->cdb, s->param, lba, blocks);
+	{
+		const struct mp_unmap_desc d = { .lba = lba, .blocks = blocks };
+		int plen = mp_unmap_param_build(s->param, sizeof(s->param), &d, 1);
+		c->cdb_len = mp_cdb_unmap(c->cdb, (uint16_t)plen);
 		c->dir = MP_DIR_WRITE;
 		c->buf = s->param;
-		c->len = MP_UNMAP_PARAM_LEN;
+		c->len = (uint32_t)plen;
+	}
 		break;
 	case MP_BLK_WRITE_ZEROES: {
 		bool unmap = !(req->flags & MP_BLK_NO_HOLE) && lu->info.lbpws && lu->info.lbprz;
-		c->cdb_len = mp_sbc_write_same16(c->cdb, lba, blocks, unmap);
+		c->cdb_len = mp_cdb_write_same16(c->cdb, lba, blocks, unmap ? MP_CDB_WS_UNMAP : 0);
 		c->dir = MP_DIR_WRITE;
 		c->buf = lu->zero_block;
 		c->len = lu->info.block_size;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "common/util.h"
-#include "initiator/scsi_cdb.h"
+#include "mpath/scsi_cdb.h"
 #include "initiator/scsi_parse.h"
 
 /*

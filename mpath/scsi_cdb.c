@@ -1,9 +1,9 @@
-/* SCSI CDB builders (SPC-4/SBC-3): byte layouts of the commands the initiator sends. */
+/* SCSI CDB builders (SPC-4/SBC-3): byte layouts of the commands the core and the attach sequence send. */
 #include <errno.h>
 #include <string.h>
 
 #include "common/util.h"
-#include "initiator/scsi_cdb.h"
+#include "mpath/scsi_cdb.h"
 
 /* READ(16)/WRITE(16) byte 1 bits (SBC-3 5.8, 5.40). */
 #define CDB16_FUA 0x08

@@ -1,6 +1,6 @@
-/* SCSI CDB builders (SPC-4/SBC-3): pure functions that fill a 16-byte CDB and return its length. */
-#ifndef MP_INITIATOR_SCSI_CDB_H
-#define MP_INITIATOR_SCSI_CDB_H
+/* SCSI CDB builders (SPC-4/SBC-3) for the core and the attach sequence: pure functions that fill a 16-byte CDB. */
+#ifndef MP_MPATH_SCSI_CDB_H
+#define MP_MPATH_SCSI_CDB_H
 
 #include <stddef.h>
 #include <stdint.h>
