@@ -1,0 +1,366 @@
+# Sourceable test fixture: network namespaces, veth paths, a tgtd iSCSI target and the mpiscsid daemon.
+#
+# Source it from a bash script that runs `set -euo pipefail` as root. Everything it starts
+# (namespaces, veths, tgtd, daemons, helper processes, temp files) is removed by name/PID in
+# the EXIT trap, also when the caller fails. Only 127.0.0.0/8 and 198.18.0.0/15 are used.
+#
+# API
+#   die MSG...                  print "FAIL: MSG" to stderr and exit 1
+#   log MSG...                  print "# MSG" to stderr (progress notes)
+#   need_root                   fail unless uid 0
+#   need_tool CMD PACKAGE       fail naming PACKAGE unless CMD is on PATH
+#   fixture_trap_add CMD        add CMD (a string, eval'd) to the EXIT cleanup chain; the
+#                               chain runs in reverse order, every step even if one fails,
+#                               and keeps the script's exit status. INT/TERM exit the script.
+#   fixture_tmpdir              creates $FIX_DIR (mktemp -d, removed at exit) and sets
+#                               $FIX_LOGDIR ($E2E_LOGDIR if set, kept; else $FIX_DIR)
+#   wait_until TIMEOUT CMD...   run CMD every 50 ms until it succeeds (return 0) or TIMEOUT
+#                               seconds pass (return 1). Bounded.
+#   wait_for_socket PATH TIMEOUT  wait until the Unix socket PATH exists and accepts a connection
+#   fixture_bg NAME LOG CMD...  start CMD in the background (stdout+stderr to LOG), remember
+#                               its PID as FIX_PID_<NAME> and kill it (TERM, then KILL) at exit
+#   fixture_kill PID            TERM PID, wait up to 5 s, then KILL; quiet if already gone
+#   tgt_setup K SIZE_MB         K (1..32) paths, SIZE_MB MiB sparse LU; exports:
+#        TGT_SUF      unique suffix          INI_NS / TGT_NS  namespace names (mpi-ini-$SUF / mpi-tgt-$SUF)
+#        TGT_CTL      tgtd control port      TGT_PID          tgtd's PID
+#        TGT_IQN      iqn.2026-11.org.mpiscsi.test:$SUF (tid 1, LUN 1)
+#        TGT_BACKING  backing file (/dev/shm/mpi-$SUF.img)   TGT_SIZE  its size in bytes
+#        TGT_PATHS    K                      TGT_PORTALS      "198.18.1.2:3260 198.18.2.2:3260 ..."
+#        TGT_LOG      tgtd's log file
+#      Path k: veth<k> in both namespaces, 198.18.k.1/24 (ini) <-> 198.18.k.2/24 (tgt).
+#   tgt_url K [LUN]             print iscsi://198.18.K.2:3260/$TGT_IQN/LUN (LUN default 1)
+#   tgt_cleanup                 stop tgtd (tgtadm delete system, KILL as last resort), delete
+#                               both namespaces and the backing file (registered by tgt_setup)
+#   tgt_stop / tgt_start        stop tgtd / start it again with the same LU (target restart fault)
+#   tgt_nic_down K / tgt_nic_up K   set the initiator side veth<K> down / up
+#   ini_exec CMD...             run CMD inside the initiator namespace
+#   tgt_exec CMD...             run CMD inside the target namespace
+#   start_daemon SOCK URL...    start "$BUILD/bin/mpiscsid -f --nbd unix:SOCK URL..." in the
+#                               initiator namespace (extra daemon options: $DAEMON_ARGS, a bash
+#                               array or string), log to $DAEMON_LOG, PID in $DAEMON_PID; wait
+#                               (DAEMON_TIMEOUT, default 30 s) until SOCK accepts; on death or
+#                               timeout fail with the last log lines.
+#                               E2E_BRIDGE=qemu-nbd replaces the daemon by qemu-nbd (export
+#                               disk0, first URL only) to validate test logic; it says so loudly.
+#   stop_daemon                 TERM the daemon, wait (bounded), KILL as the last resort
+#   nbd_uri SOCK                print nbd+unix:///disk0?socket=SOCK
+#   daemon_alive                true while $DAEMON_PID runs
+
+: "${BUILD:=build}"
+# The peers are Debian's: their Python bindings (nbdsh, python3-libnbd) live in /usr/bin's
+# python3, so system directories go first (a pyenv/venv python3 on PATH lacks them).
+PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+export PATH
+
+log() { printf '# %s\n' "$*" >&2; }
+die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+
+need_root() {
+    [[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces, tgtd); try: sudo $0"
+}
+
+need_tool() {
+    command -v "$1" >/dev/null 2>&1 || die "'$1' not found: install package '$2' (make deps)"
+}
+
+# ---------------------------------------------------------------- exit trap chain
+FIX_TRAPS=()
+_fixture_run_traps() {
+    local rc=$? i
+    set +e
+    # Ignore further INT/TERM (timeout and run.sh may send several): cleanup must finish.
+    trap - EXIT
+    trap '' INT TERM
+    for ((i = ${#FIX_TRAPS[@]} - 1; i >= 0; i--)); do
+        eval "${FIX_TRAPS[i]}" || printf '# cleanup step failed: %s\n' "${FIX_TRAPS[i]}" >&2
+    done
+    FIX_TRAPS=()
+    exit "$rc"
+}
+fixture_trap_add() {
+    FIX_TRAPS+=("$1")
+    trap _fixture_run_traps EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+# ---------------------------------------------------------------- waiting
+wait_until() {
+    local timeout=$1; shift
+    local deadline=$((SECONDS + timeout)) t0
+    t0=$(date +%s%N)
+    while :; do
+        "$@" >/dev/null 2>&1 && return 0
+        # SECONDS has 1 s resolution: also check the nanosecond clock
+        (( SECONDS > deadline )) && return 1
+        (( ($(date +%s%N) - t0) / 1000000000 >= timeout )) && return 1
+        sleep 0.05
+    done
+}
+
+_socket_accepts() {
+    [[ -S $1 ]] || return 1
+    /usr/bin/python3 - "$1" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(2)
+s.connect(sys.argv[1])
+s.close()
+EOF
+}
+wait_for_socket() { wait_until "$2" _socket_accepts "$1"; }
+
+# ---------------------------------------------------------------- processes
+fixture_kill() {
+    local pid=$1 i
+    [[ -n $pid ]] || return 0
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    kill -TERM "$pid" 2>/dev/null
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        # reap if it is our child, so kill -0 stops seeing a zombie
+        if ! [[ -e /proc/$pid ]] || [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) == Z ]]; then
+            break
+        fi
+        sleep 0.05
+    done
+    if kill -0 "$pid" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]]; then
+        log "pid $pid ignored SIGTERM for 5 s: SIGKILL"
+        kill -KILL "$pid" 2>/dev/null
+    fi
+    wait "$pid" 2>/dev/null || true
+    return 0
+}
+
+fixture_bg() {
+    local name=$1 logf=$2; shift 2
+    "$@" >"$logf" 2>&1 &
+    local pid=$!
+    printf -v "FIX_PID_$name" '%s' "$pid"
+    fixture_trap_add "fixture_kill $pid"
+}
+
+fixture_tmpdir() {
+    if [[ -z ${FIX_DIR:-} ]]; then
+        FIX_DIR=$(mktemp -d /tmp/mpiscsi-test.XXXXXX)
+        fixture_trap_add "rm -rf '$FIX_DIR'"
+    fi
+    FIX_LOGDIR=${E2E_LOGDIR:-$FIX_DIR}
+    mkdir -p "$FIX_LOGDIR"
+}
+
+# ---------------------------------------------------------------- tgtd fixture
+ini_exec() { ip netns exec "$INI_NS" "$@"; }
+tgt_exec() { ip netns exec "$TGT_NS" "$@"; }
+tgt_url() { printf 'iscsi://198.18.%s.2:3260/%s/%s\n' "$1" "$TGT_IQN" "${2:-1}"; }
+tgt_nic_down() { ip -n "$INI_NS" link set "veth$1" down; }
+tgt_nic_up() { ip -n "$INI_NS" link set "veth$1" up; }
+_tgtadm() { tgtadm -C "$TGT_CTL" "$@"; }
+
+_tgt_pick_ctl() {
+    # tgtd's control channel is /var/run/tgtd/socket.N (a Unix socket, shared by all
+    # namespaces): pick an N derived from our PID that no other tgtd uses.
+    # tgtd accepts 1..32767; stay in 10000..31999.
+    local n=$(( 10000 + ($$ * 7 + RANDOM) % 22000 )) i
+    for ((i = 0; i < 2000; i++)); do
+        if [[ ! -e /var/run/tgtd/socket.$n && ! -e /var/run/tgtd/socket.$n.lock ]]; then
+            TGT_CTL=$n; return 0
+        fi
+        n=$(( 10000 + (n - 10000 + 1) % 22000 ))
+    done
+    die "no free tgtd control port found"
+}
+
+_tgt_listening() {
+    local k
+    for ((k = 1; k <= TGT_PATHS; k++)); do
+        ip netns exec "$TGT_NS" ss -Hltn "src 198.18.$k.2:3260" | grep -q LISTEN || return 1
+    done
+}
+
+# ready: tgtadm answers, or tgtd is gone (so wait_until stops at once; the caller checks)
+_tgt_ready() {
+    kill -0 "$TGT_PID" 2>/dev/null || return 0
+    [[ $(awk '{print $3}' "/proc/$TGT_PID/stat" 2>/dev/null) == Z ]] && return 0
+    _tgtadm --op show --mode system
+}
+
+tgt_start() {
+    local portals="" k
+    for ((k = 1; k <= TGT_PATHS; k++)); do
+        portals+="${portals:+,}portal=198.18.$k.2:3260"
+    done
+    mkdir -p /var/run/tgtd
+    _tgt_pick_ctl
+    ip netns exec "$TGT_NS" tgtd -f -C "$TGT_CTL" --iscsi "$portals" >>"$TGT_LOG" 2>&1 &
+    TGT_PID=$!
+    if ! wait_until 15 _tgt_ready; then
+        tail -n 20 "$TGT_LOG" >&2
+        kill -0 "$TGT_PID" 2>/dev/null || die "tgtd (control port $TGT_CTL) exited at start; log above"
+        die "tgtd (pid $TGT_PID, control port $TGT_CTL) not ready after 15 s"
+    fi
+    wait_until 15 _tgt_listening || { tail -n 20 "$TGT_LOG" >&2; die "tgtd does not listen on all portals"; }
+
+    if ! kill -0 "$TGT_PID" 2>/dev/null || [[ $(awk '{print $3}' "/proc/$TGT_PID/stat" 2>/dev/null) == Z ]]; then
+        tail -n 20 "$TGT_LOG" >&2
+        die "tgtd (control port $TGT_CTL) exited at start; log above"
+    fi
+    _tgtadm --lld iscsi --op new --mode target --tid 1 -T "$TGT_IQN"
+    _tgtadm --lld iscsi --op new --mode logicalunit --tid 1 --lun 1 -b "$TGT_BACKING"
+    _tgtadm --lld iscsi --op update --mode logicalunit --tid 1 --lun 1 \
+        --params "thin_provisioning=1,scsi_sn=mpi$TGT_SUF,scsi_id=mpiscsi-$TGT_SUF"
+    local p
+    for p in MaxRecvDataSegmentLength MaxXmitDataSegmentLength MaxBurstLength FirstBurstLength; do
+        _tgtadm --lld iscsi --op update --mode target --tid 1 -n "$p" -v 262144
+    done
+    _tgtadm --lld iscsi --op bind --mode target --tid 1 -I ALL
+}
+
+tgt_stop() {
+    [[ -n ${TGT_PID:-} ]] || return 0
+    if kill -0 "$TGT_PID" 2>/dev/null; then
+        # tgtd ignores SIGTERM and refuses "delete system" while targets exist: delete
+        # every target first (--force drops live sessions), then the system.
+        local tid
+        for tid in $(tgtadm -C "$TGT_CTL" --lld iscsi --op show --mode target 2>/dev/null |
+                     sed -n 's/^Target \([0-9]*\):.*/\1/p'); do
+            tgtadm -C "$TGT_CTL" --lld iscsi --op delete --mode target --tid "$tid" --force >/dev/null 2>&1
+        done
+        tgtadm -C "$TGT_CTL" --op delete --mode system >/dev/null 2>&1
+        local i
+        for ((i = 0; i < 100; i++)); do
+            kill -0 "$TGT_PID" 2>/dev/null || break
+            [[ $(awk '{print $3}' "/proc/$TGT_PID/stat" 2>/dev/null) == Z ]] && break
+            sleep 0.05
+        done
+        if kill -0 "$TGT_PID" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$TGT_PID/stat" 2>/dev/null) != Z ]]; then
+            log "tgtd $TGT_PID did not stop: SIGKILL"
+            kill -KILL "$TGT_PID" 2>/dev/null
+        fi
+    fi
+    wait "$TGT_PID" 2>/dev/null || true
+    rm -f "/var/run/tgtd/socket.$TGT_CTL" "/var/run/tgtd/socket.$TGT_CTL.lock"
+    TGT_PID=
+}
+
+tgt_cleanup() {
+    tgt_stop
+    [[ -n ${INI_NS:-} ]] && ip netns del "$INI_NS" 2>/dev/null
+    [[ -n ${TGT_NS:-} ]] && ip netns del "$TGT_NS" 2>/dev/null
+    [[ -n ${TGT_BACKING:-} ]] && rm -f "$TGT_BACKING"
+    return 0
+}
+
+_veth_up() {
+    ip -n "$INI_NS" link show "veth$1" | grep -q LOWER_UP &&
+        ip -n "$TGT_NS" link show "veth$1" | grep -q LOWER_UP
+}
+
+tgt_setup() {
+    local k_paths=$1 size_mb=$2 k
+    [[ $k_paths =~ ^[0-9]+$ ]] && (( k_paths >= 1 && k_paths <= 32 )) || die "tgt_setup: K must be 1..32"
+    [[ $size_mb =~ ^[0-9]+$ ]] && (( size_mb >= 1 )) || die "tgt_setup: SIZE_MB must be a positive integer"
+    need_root
+    need_tool tgtd tgt
+    need_tool tgtadm tgt
+    need_tool ip iproute2
+    need_tool ss iproute2
+    [[ -x /usr/bin/python3 ]] || die "/usr/bin/python3 missing: install package python3"
+    fixture_tmpdir
+
+    TGT_SUF="$$$(printf '%04x' $((RANDOM % 65536)))"
+    INI_NS="mpi-ini-$TGT_SUF"
+    TGT_NS="mpi-tgt-$TGT_SUF"
+    TGT_IQN="iqn.2026-11.org.mpiscsi.test:$TGT_SUF"
+    TGT_BACKING="/dev/shm/mpi-$TGT_SUF.img"
+    TGT_SIZE=$((size_mb * 1024 * 1024))
+    TGT_PATHS=$k_paths
+    TGT_LOG="$FIX_LOGDIR/tgtd.log"
+    TGT_PID=
+    : >"$TGT_LOG"
+    fixture_trap_add tgt_cleanup
+
+    printf '%s %s\n' "$INI_NS" "$TGT_NS" >>"$FIX_LOGDIR/fixture.ns"
+    ip netns add "$INI_NS"
+    ip netns add "$TGT_NS"
+    ip -n "$INI_NS" link set lo up
+    ip -n "$TGT_NS" link set lo up
+    TGT_PORTALS=""
+    for ((k = 1; k <= k_paths; k++)); do
+        ip -n "$INI_NS" link add "veth$k" type veth peer name "veth$k" netns "$TGT_NS"
+        ip -n "$INI_NS" addr add "198.18.$k.1/24" dev "veth$k"
+        ip -n "$TGT_NS" addr add "198.18.$k.2/24" dev "veth$k"
+        ip -n "$INI_NS" link set "veth$k" up
+        ip -n "$TGT_NS" link set "veth$k" up
+        TGT_PORTALS+="${TGT_PORTALS:+ }198.18.$k.2:3260"
+    done
+    # IPv4 on veth needs no DAD; wait for the carrier on both ends
+    for ((k = 1; k <= k_paths; k++)); do
+        wait_until 10 _veth_up "$k" || die "path $k: veth$k has no carrier"
+    done
+
+    truncate -s "${size_mb}M" "$TGT_BACKING"
+    tgt_start
+    export TGT_SUF INI_NS TGT_NS TGT_IQN TGT_BACKING TGT_SIZE TGT_PATHS TGT_PORTALS TGT_CTL TGT_PID TGT_LOG
+    log "fixture: $k_paths path(s), ${size_mb} MiB LU $TGT_IQN, tgtd pid $TGT_PID ctl $TGT_CTL, ns $INI_NS/$TGT_NS"
+}
+
+# ---------------------------------------------------------------- the daemon
+nbd_uri() { printf 'nbd+unix:///disk0?socket=%s\n' "$1"; }
+daemon_alive() { [[ -n ${DAEMON_PID:-} ]] && kill -0 "$DAEMON_PID" 2>/dev/null &&
+    [[ $(awk '{print $3}' "/proc/$DAEMON_PID/stat" 2>/dev/null) != Z ]]; }
+
+stop_daemon() {
+    [[ -n ${DAEMON_PID:-} ]] || return 0
+    fixture_kill "$DAEMON_PID"
+    DAEMON_PID=
+}
+
+start_daemon() {
+    local sock=$1; shift
+    (( $# >= 1 )) || die "start_daemon SOCK URL..."
+    fixture_tmpdir
+    DAEMON_SOCK=$sock
+    DAEMON_LOG="$FIX_LOGDIR/daemon.log"
+    local -a extra=()
+    if declare -p DAEMON_ARGS 2>/dev/null | grep -q '^declare -a'; then
+        extra=("${DAEMON_ARGS[@]}")
+    elif [[ -n ${DAEMON_ARGS:-} ]]; then
+        read -r -a extra <<<"$DAEMON_ARGS"
+    fi
+    rm -f "$sock"
+    if [[ ${E2E_BRIDGE:-mpiscsid} == qemu-nbd ]]; then
+        log "WARNING: E2E_BRIDGE=qemu-nbd: testing qemu-nbd, NOT mpiscsid (test-logic validation only)"
+        need_tool qemu-nbd qemu-utils
+        [[ -e /usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so ]] || ls /usr/lib/*/qemu/block-iscsi.so >/dev/null 2>&1 ||
+            die "qemu iSCSI block driver missing: install package qemu-block-extra"
+        local u=${1#iscsi://} portal target lun
+        portal=${u%%/*}; u=${u#*/}; target=${u%/*}; lun=${u##*/}
+        ip netns exec "$INI_NS" qemu-nbd --image-opts \
+            "driver=raw,file.driver=iscsi,file.transport=tcp,file.portal=$portal,file.target=$target,file.lun=$lun" \
+            -k "$sock" -x disk0 --cache=none --aio=threads --discard=unmap --shared=16 --persistent \
+            >"$DAEMON_LOG" 2>&1 &
+        DAEMON_PID=$!
+    else
+        local bin="$BUILD/bin/mpiscsid"
+        [[ -x $bin ]] || die "$bin not built (run: make all)"
+        ip netns exec "$INI_NS" "$bin" -f --nbd "unix:$sock" "${extra[@]}" "$@" >"$DAEMON_LOG" 2>&1 &
+        DAEMON_PID=$!
+    fi
+    fixture_trap_add "fixture_kill $DAEMON_PID"
+    local deadline=$((SECONDS + ${DAEMON_TIMEOUT:-30}))
+    while ! _socket_accepts "$sock" 2>/dev/null; do
+        if ! daemon_alive; then
+            local rc=0; wait "$DAEMON_PID" 2>/dev/null || rc=$?
+            tail -n 30 "$DAEMON_LOG" >&2
+            DAEMON_PID=
+            die "daemon exited (status $rc) before its NBD socket $sock accepted; log: $DAEMON_LOG"
+        fi
+        if (( SECONDS > deadline )); then
+            tail -n 30 "$DAEMON_LOG" >&2
+            die "daemon (pid $DAEMON_PID) did not open $sock within ${DAEMON_TIMEOUT:-30} s; log: $DAEMON_LOG"
+        fi
+        sleep 0.05
+    done
+    log "daemon pid $DAEMON_PID serves $(nbd_uri "$sock")"
+}
