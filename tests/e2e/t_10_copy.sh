@@ -31,4 +31,5 @@ rc=0; qemu-img compare -f raw -F raw "$FIX_DIR/in.raw" "$URI" || rc=$?
 [[ $rc -eq 0 ]] || die "qemu-img compare: status $rc (1 = images differ, 2 = error)"
 
 daemon_alive || die "daemon died"
+stop_daemon   # clean exit, no sanitizer report
 echo "t_10_copy: $SIZE_MB MiB in and out, byte-identical"

@@ -74,4 +74,5 @@ qio "$URI" "read -P 0xab 0 1M" "read -P 0xcd 1M 4M" "read -P 0x11 $((60 * M)) 3M
     "read -P 0x21 $((8 * M + 512)) $((3 * M + 1536))" "read -P 0x41 $((20 * M)) 64k"
 
 daemon_alive || die "daemon died"
+stop_daemon   # clean exit, no sanitizer report
 echo "t_20_qemu_io: all patterns verified"

@@ -52,4 +52,5 @@ grep -q 'export="disk0"' "$FIX_DIR/list.txt" || { cat "$FIX_DIR/list.txt" >&2; d
 [[ $(nbdinfo --size "$URI") -eq $backing_size ]] || die "nbdinfo --size differs from $backing_size"
 
 daemon_alive || die "daemon died"
+stop_daemon   # clean exit, no sanitizer report
 echo "t_30_nbdinfo: size $backing_size, min block $want_min, flush+fua, disk0 listed"

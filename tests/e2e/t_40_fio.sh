@@ -54,4 +54,5 @@ run_fio write --rw=randwrite --size=128M --do_verify=0
 run_fio verify --rw=randwrite --size=128M --verify_only
 
 daemon_alive || die "daemon died"
+stop_daemon   # clean exit, no sanitizer report
 echo "t_40_fio: verified, zero errors"

@@ -44,4 +44,5 @@ log "and can still write and read"
 qio "write -P 0x3d $((10 * M)) 1M" "read -P 0x3d $((10 * M)) 1M"
 
 daemon_alive || die "daemon died"
+stop_daemon   # clean exit, no sanitizer report
 echo "t_50_badclient: daemon alive, data intact"

@@ -42,7 +42,8 @@
 #                               timeout fail with the last log lines.
 #                               E2E_BRIDGE=qemu-nbd replaces the daemon by qemu-nbd (export
 #                               disk0, first URL only) to validate test logic; it says so loudly.
-#   stop_daemon                 TERM the daemon, wait (bounded), KILL as the last resort
+#   stop_daemon                 TERM the daemon and wait (10 s); fail if it needed KILL, exited
+#                               non-zero, or its log holds a sanitizer report
 #   nbd_uri SOCK                print nbd+unix:///disk0?socket=SOCK
 #   daemon_alive                true while $DAEMON_PID runs
 
@@ -312,8 +313,26 @@ daemon_alive() { [[ -n ${DAEMON_PID:-} ]] && kill -0 "$DAEMON_PID" 2>/dev/null &
 
 stop_daemon() {
     [[ -n ${DAEMON_PID:-} ]] || return 0
-    fixture_kill "$DAEMON_PID"
+    local pid=$DAEMON_PID rc=0 i
     DAEMON_PID=
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 200; i++)); do
+        [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo gone) =~ ^(Z|gone)$ ]] && break
+        sleep 0.05
+    done
+    if kill -0 "$pid" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]]; then
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        die "daemon (pid $pid) did not stop within 10 s of SIGTERM; log: $DAEMON_LOG"
+    fi
+    wait "$pid" 2>/dev/null || rc=$?
+    # A sanitizer build reports leaks and undefined behaviour in the log and in the exit status.
+    if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$DAEMON_LOG" 2>/dev/null; then
+        grep -m5 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$DAEMON_LOG" >&2
+        die "sanitizer report in the daemon log: $DAEMON_LOG"
+    fi
+    [[ ${E2E_BRIDGE:-mpiscsid} == qemu-nbd ]] || (( rc == 0 )) ||
+        die "daemon exited with status $rc after SIGTERM; log: $DAEMON_LOG"
 }
 
 start_daemon() {
