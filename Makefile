@@ -6,7 +6,7 @@ CC         ?= cc
 SANITIZE   ?= 0
 WERROR     ?= 1
 
-PKGS       := libiscsi libnl-3.0 libnl-route-3.0 libnl-genl-3.0 openssl
+PKGS       := libiscsi libnl-3.0 libnl-route-3.0 libnl-genl-3.0 openssl json-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev
 CRIT_CFLAGS:= $(shell pkg-config --cflags criterion 2>/dev/null)

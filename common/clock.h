@@ -10,6 +10,8 @@ typedef void mp_timer_fn(void *arg);
 struct mp_clock_ops {
 	/* Monotonic milliseconds. */
 	uint64_t (*now_ms)(void *ctx);
+	/* The same clock in microseconds (for latencies). */
+	uint64_t (*now_us)(void *ctx);
 	/* A disarmed one-shot timer that will call fn(arg) when it fires. NULL on ENOMEM. */
 	struct mp_timer *(*timer_new)(void *ctx, mp_timer_fn *fn, void *arg);
 	/* (Re)arm to fire once after delay_ms; re-arming an armed timer moves it. */
@@ -26,5 +28,6 @@ struct mp_clock {
 };
 
 static inline uint64_t mp_clock_now(const struct mp_clock *c) { return c->ops->now_ms(c->ctx); }
+static inline uint64_t mp_clock_now_us(const struct mp_clock *c) { return c->ops->now_us(c->ctx); }
 
 #endif

@@ -17,6 +17,12 @@ static uint64_t ev_now_ms(void *ctx)
 	return (uint64_t)(ev_now(loop) * 1000.0);
 }
 
+static uint64_t ev_now_us(void *ctx)
+{
+	struct ev_loop *loop = ctx;
+	return (uint64_t)(ev_now(loop) * 1e6);
+}
+
 static void ev_timer_fire(struct ev_loop *loop MP_UNUSED, ev_timer *w, int revents MP_UNUSED)
 {
 	struct mp_timer *t = (struct mp_timer *)w;
@@ -54,6 +60,7 @@ static void ev_timer_free_(struct mp_timer *t)
 
 static const struct mp_clock_ops evclock_ops = {
 	.now_ms = ev_now_ms,
+	.now_us = ev_now_us,
 	.timer_new = ev_timer_new_,
 	.timer_arm = ev_timer_arm_,
 	.timer_cancel = ev_timer_cancel_,

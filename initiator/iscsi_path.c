@@ -13,8 +13,9 @@
 #include "common/util.h"
 #include "initiator/attach.h"
 
-#define RECONNECT_MIN_MS 200
-#define RECONNECT_MAX_MS 5000
+#define RECONNECT_MIN_MS 100
+/* The watchdog's period: NOP-Out, command deadlines and login deadline are checked this often. */
+#define WATCHDOG_S 0.1
 
 /* Where the session is; the core's view is path.state. */
 enum sess_state {
@@ -37,12 +38,13 @@ struct itask {
 	struct mp_iscsi_path *p;
 	struct itask *prev, *next;
 	struct iscsi_data out;
+	ev_tstamp start;         /* when it was handed to libiscsi, for the command deadline */
 };
 
 struct mp_iscsi_path {
 	ev_io io;                /* first: callbacks cast back */
 	ev_prepare prep;         /* recomputes the poll mask before each loop iteration */
-	ev_timer tick;           /* iscsi_service(ctx, 0) once a second for libiscsi's timeouts */
+	ev_timer watchdog;       /* NOP-Out keepalive, command and login deadlines */
 	ev_timer retry;          /* reconnect backoff, and deferred teardown (0 s) */
 	struct ev_loop *loop;
 	struct mp_path path;
@@ -50,6 +52,7 @@ struct mp_iscsi_path {
 	enum sess_state st;
 	bool teardown_pending;
 	char teardown_reason[160];
+	char last_reason[160];   /* the previous teardown's reason, to log repeats once */
 	struct mp_attach *attach;
 	struct itask *inflight;  /* doubly linked list of commands libiscsi holds */
 	uint32_t backoff_ms;
@@ -57,7 +60,12 @@ struct mp_iscsi_path {
 	uint16_t isid_qual;
 	char initiator[224], target[224], portal[280], iface[16];
 	uint32_t lun;
-	uint32_t command_timeout_s;
+	struct mp_iscsi_path_opts o; /* timeouts; string members are not used after creation */
+	ev_tstamp state_since;   /* when st last changed */
+	ev_tstamp last_rx;       /* last time the target sent us anything */
+	ev_tstamp nop_sent;
+	bool nop_outstanding;
+	bool link_down;          /* our NIC is down: no point reconnecting until it is up */
 };
 
 static const struct mp_path_ops iscsi_path_ops;
@@ -87,6 +95,16 @@ uint16_t mp_iscsi_isid_qualifier(const char *iface, const char *portal)
 static void libiscsi_log(int level, const char *msg)
 {
 	mp_debug("libiscsi[%d]: %s", level, msg);
+}
+
+static void set_st(struct mp_iscsi_path *p, enum sess_state st)
+{
+	p->st = st;
+	p->state_since = ev_now(p->loop);
+	if (st == SESS_FULL) {
+		p->last_rx = p->state_since;
+		p->nop_outstanding = false;
+	}
 }
 
 /* ---- event loop glue ---- */
@@ -120,19 +138,77 @@ static void io_cb(struct ev_loop *loop MP_UNUSED, ev_io *w, int revents)
 {
 	struct mp_iscsi_path *p = (struct mp_iscsi_path *)w;
 	int pev = 0;
-	if (revents & EV_READ)
+	if (revents & EV_READ) {
 		pev |= POLLIN;
+		p->last_rx = ev_now(p->loop);
+	}
 	if (revents & EV_WRITE)
 		pev |= POLLOUT;
 	if (p->ctx && iscsi_service(p->ctx, pev) < 0)
 		schedule_teardown(p, iscsi_get_error(p->ctx));
 }
 
-static void tick_cb(struct ev_loop *loop MP_UNUSED, ev_timer *w, int revents MP_UNUSED)
+static void nop_cb(struct iscsi_context *ctx MP_UNUSED, int status MP_UNUSED, void *command_data MP_UNUSED,
+		   void *private_data)
 {
-	struct mp_iscsi_path *p = mp_container_of(w, struct mp_iscsi_path, tick);
-	if (p->ctx && !p->teardown_pending && iscsi_service(p->ctx, 0) < 0)
-		schedule_teardown(p, iscsi_get_error(p->ctx));
+	struct mp_iscsi_path *p = private_data;
+	p->nop_outstanding = false;
+}
+
+/* The oldest command libiscsi holds (the list is newest first). */
+static const struct itask *oldest_task(const struct mp_iscsi_path *p)
+{
+	const struct itask *t = p->inflight;
+	while (t && t->next)
+		t = t->next;
+	return t;
+}
+
+/*
+ * Silent path loss shows as silence: after noop_interval without any data from
+ * the target, send a NOP-Out; if nothing at all arrives for noop_timeout after
+ * that (a NOP-In may legitimately queue behind data on a slow link, so any data
+ * counts), the path is dead. A command older than command_timeout also fails the
+ * path, and so does a login that takes longer than login_timeout.
+ */
+static void watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents MP_UNUSED)
+{
+	struct mp_iscsi_path *p = mp_container_of(w, struct mp_iscsi_path, watchdog);
+	ev_tstamp now = ev_now(loop);
+	char why[128];
+
+	if (!p->ctx || p->teardown_pending)
+		return;
+	if (p->st == SESS_CONNECTING || p->st == SESS_LOGIN || p->st == SESS_ATTACH) {
+		if ((now - p->state_since) * 1000 >= p->o.login_timeout_ms) {
+			snprintf(why, sizeof(why), "no login within %u ms", p->o.login_timeout_ms);
+			schedule_teardown(p, why);
+		}
+		return;
+	}
+	if (p->st != SESS_FULL)
+		return;
+	if (p->o.noop_interval_ms) {
+		double silent_ms = (now - p->last_rx) * 1000;
+		if (p->nop_outstanding) {
+			if (silent_ms >= p->o.noop_timeout_ms && (now - p->nop_sent) * 1000 >= p->o.noop_timeout_ms) {
+				snprintf(why, sizeof(why), "no answer to NOP-Out within %u ms", p->o.noop_timeout_ms);
+				schedule_teardown(p, why);
+				return;
+			}
+		} else if (silent_ms >= p->o.noop_interval_ms) {
+			if (iscsi_nop_out_async(p->ctx, nop_cb, NULL, 0, p) == 0) {
+				p->nop_outstanding = true;
+				p->nop_sent = now;
+			}
+		}
+	}
+	const struct itask *t = oldest_task(p);
+	if (p->o.command_timeout_ms && t && (now - t->start) * 1000 >= p->o.command_timeout_ms) {
+		snprintf(why, sizeof(why), "command 0x%02x unanswered for %u ms", t->task.cdb[0],
+			 p->o.command_timeout_ms);
+		schedule_teardown(p, why);
+	}
 }
 
 /* ---- commands ---- */
@@ -238,6 +314,7 @@ static int path_submit(struct mp_path *path, struct mp_scsi_cmd *cmd)
 		errno = EIO;
 		return -1;
 	}
+	t->start = ev_now(p->loop);
 	t->next = p->inflight;
 	if (t->next)
 		t->next->prev = t;
@@ -271,15 +348,21 @@ static void retry_cb(struct ev_loop *loop MP_UNUSED, ev_timer *w, int revents MP
 	struct mp_iscsi_path *p = mp_container_of(w, struct mp_iscsi_path, retry);
 	if (p->teardown_pending) {
 		p->teardown_pending = false;
-		mp_warn("path %s: session lost: %s; reconnecting in %u ms", p->path.name, p->teardown_reason,
-			p->backoff_ms);
+		/* A lost session is news; a reconnect attempt that fails again is news only when the
+		 * reason changes (no log line per attempt during a long outage). */
+		if (p->st == SESS_FULL)
+			mp_warn("path %s: session lost: %s; reconnecting", p->path.name, p->teardown_reason);
+		else if (strcmp(p->last_reason, p->teardown_reason) != 0)
+			mp_info("path %s: reconnect failed: %s; retrying every <= %u ms", p->path.name,
+				p->teardown_reason, MP_MAX(p->o.reconnect_max_ms, RECONNECT_MIN_MS));
+		snprintf(p->last_reason, sizeof(p->last_reason), "%s", p->teardown_reason);
 		destroy_context(p);
 		if (p->st == SESS_REFUSED)
 			return;
-		p->st = SESS_IDLE;
+		set_st(p, SESS_IDLE);
 		ev_timer_set(&p->retry, p->backoff_ms / 1000.0, 0.);
 		ev_timer_start(p->loop, &p->retry);
-		p->backoff_ms = MP_MIN(p->backoff_ms * 2, RECONNECT_MAX_MS);
+		p->backoff_ms = MP_MIN(p->backoff_ms * 2, MP_MAX(p->o.reconnect_max_ms, RECONNECT_MIN_MS));
 		return;
 	}
 	start_connect(p);
@@ -314,13 +397,14 @@ static void attach_done(void *arg, int err, const struct mp_lu_info *info, const
 	}
 	if (mp_lu_path_attached(p->path.lu, &p->path, info, why, sizeof(why)) != 0) {
 		mp_err("%s", why);
-		p->st = SESS_REFUSED;
+		set_st(p, SESS_REFUSED);
 		p->path.state = MP_PATH_FAILED;
 		schedule_teardown(p, "LU identity differs");
 		return;
 	}
-	p->st = SESS_FULL;
+	set_st(p, SESS_FULL);
 	p->backoff_ms = RECONNECT_MIN_MS;
+	p->last_reason[0] = '\0';
 }
 
 static void login_cb(struct iscsi_context *ctx, int status, void *command_data MP_UNUSED, void *private_data)
@@ -332,7 +416,7 @@ static void login_cb(struct iscsi_context *ctx, int status, void *command_data M
 		return;
 	}
 	mp_info("path %s: logged in to %s", p->path.name, p->target);
-	p->st = SESS_ATTACH;
+	set_st(p, SESS_ATTACH);
 	p->path.state = MP_PATH_ATTACHING;
 	p->attach = mp_attach_start(&p->path, NULL, attach_done, p);
 	if (!p->attach)
@@ -349,7 +433,7 @@ static void connect_cb(struct iscsi_context *ctx, int status, void *command_data
 	}
 	if (p->st != SESS_CONNECTING)
 		return;
-	p->st = SESS_LOGIN;
+	set_st(p, SESS_LOGIN);
 	if (iscsi_login_async(ctx, login_cb, p) != 0)
 		schedule_teardown(p, iscsi_get_error(ctx));
 }
@@ -370,11 +454,9 @@ static void start_connect(struct mp_iscsi_path *p)
 	iscsi_set_noautoreconnect(ctx, 1);
 	/* The same ISID on every reconnect keeps the I_T nexus (and reservations) across failures. */
 	iscsi_set_isid_random(ctx, p->isid_rnd, p->isid_qual);
-	if (p->command_timeout_s)
-		iscsi_set_timeout(ctx, (int)p->command_timeout_s);
 	if (p->iface[0])
 		iscsi_set_bind_interfaces(ctx, p->iface);
-	p->st = SESS_CONNECTING;
+	set_st(p, SESS_CONNECTING);
 	if (iscsi_connect_async(ctx, p->portal, connect_cb, p) != 0)
 		schedule_teardown(p, iscsi_get_error(ctx));
 }
@@ -390,6 +472,38 @@ static const struct mp_path_ops iscsi_path_ops = {
 	.fail = path_fail,
 };
 
+void mp_iscsi_path_opts_default(struct mp_iscsi_path_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->prio = 50;
+	o->noop_interval_ms = 500;
+	o->noop_timeout_ms = 1000;
+	o->command_timeout_ms = 10000;
+	o->login_timeout_ms = 3000;
+	o->reconnect_max_ms = 1000;
+}
+
+const char *mp_iscsi_path_iface(const struct mp_iscsi_path *p) { return p->iface; }
+
+void mp_iscsi_path_link_event(struct mp_iscsi_path *p, bool up)
+{
+	if (!up) {
+		p->link_down = true;
+		if (p->st != SESS_IDLE && p->st != SESS_REFUSED)
+			schedule_teardown(p, "link down");
+		return;
+	}
+	bool was_down = p->link_down;
+	p->link_down = false;
+	/* Waiting to reconnect: do it now, from the start of the backoff. */
+	if (was_down && p->st == SESS_IDLE && !p->teardown_pending) {
+		p->backoff_ms = RECONNECT_MIN_MS;
+		ev_timer_stop(p->loop, &p->retry);
+		ev_timer_set(&p->retry, 0., 0.);
+		ev_timer_start(p->loop, &p->retry);
+	}
+}
+
 struct mp_iscsi_path *mp_iscsi_path_new(struct ev_loop *loop, struct mp_lu *lu,
 					const struct mp_iscsi_path_opts *o)
 {
@@ -403,7 +517,11 @@ struct mp_iscsi_path *mp_iscsi_path_new(struct ev_loop *loop, struct mp_lu *lu,
 	snprintf(p->portal, sizeof(p->portal), "%s", o->portal);
 	snprintf(p->iface, sizeof(p->iface), "%s", o->iface ? o->iface : "");
 	p->lun = o->lun;
-	p->command_timeout_s = o->command_timeout_s;
+	p->o = *o;
+	p->o.initiator_name = p->o.target = p->o.portal = p->o.iface = NULL; /* copied above */
+	p->path.id = o->id;
+	p->path.prio = o->prio;
+	snprintf(p->path.iface, sizeof(p->path.iface), "%s", p->iface);
 	if (p->iface[0])
 		snprintf(p->path.name, sizeof(p->path.name), "%s->%s", p->iface, p->portal);
 	else
@@ -414,8 +532,8 @@ struct mp_iscsi_path *mp_iscsi_path_new(struct ev_loop *loop, struct mp_lu *lu,
 	ev_io_init(&p->io, io_cb, -1, 0);
 	ev_prepare_init(&p->prep, prep_cb);
 	ev_prepare_start(loop, &p->prep);
-	ev_timer_init(&p->tick, tick_cb, 1., 1.);
-	ev_timer_start(loop, &p->tick);
+	ev_timer_init(&p->watchdog, watchdog_cb, WATCHDOG_S, WATCHDOG_S);
+	ev_timer_start(loop, &p->watchdog);
 	ev_timer_init(&p->retry, retry_cb, 0., 0.);
 	mp_lu_add_path(lu, &p->path);
 	start_connect(p);
@@ -431,7 +549,7 @@ void mp_iscsi_path_free(struct mp_iscsi_path *p)
 	p->path.state = MP_PATH_FAILED;
 	destroy_context(p);
 	ev_prepare_stop(p->loop, &p->prep);
-	ev_timer_stop(p->loop, &p->tick);
+	ev_timer_stop(p->loop, &p->watchdog);
 	ev_timer_stop(p->loop, &p->retry);
 	if (p->path.lu)
 		mp_lu_remove_path(p->path.lu, &p->path);

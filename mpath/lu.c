@@ -10,7 +10,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "mpath/classify.h"
-#include "mpath/scsi_cdb.h"
+#include "mpath/lu_int.h"
 
 /* Re-issues of one command after transport failures (a path dying under it), before EIO. */
 #define MP_MAX_XPORT_RETRIES 32
@@ -19,46 +19,6 @@
 /* Caps when the target reports no limit (VPD 0xB0 fields of 0). */
 #define MP_DEFAULT_UNMAP_BLOCKS (1u << 22)
 #define MP_DEFAULT_WSAME_BLOCKS (1u << 16)
-
-/* One SCSI command of a block request. */
-struct mp_sub {
-	struct mp_scsi_cmd cmd;   /* first: the path hands this back */
-	struct mp_blk_req *req;
-	struct mp_lu *lu;
-	struct mp_path *path;     /* path it is in flight on, NULL when not in flight */
-	uint32_t retries;         /* re-issues after retryable SCSI conditions */
-	uint32_t xport_retries;   /* re-issues after transport failures */
-	int final_err;            /* error to report when finished from a deferred list */
-	struct mp_sub *next;      /* wait, delay or finish list */
-	uint8_t param[MP_UNMAP_HDR_LEN + MP_UNMAP_DESC_LEN]; /* one UNMAP descriptor */
-};
-
-struct mp_sub_list {
-	struct mp_sub *head;
-	struct mp_sub **tail;
-};
-
-struct mp_lu {
-	char name[64];
-	struct mp_clock clock;
-	struct mp_lu_opts opts;
-	bool have_info;
-	struct mp_lu_info info;
-	uint8_t *zero_block;          /* one block of zeroes: WRITE SAME data-out */
-	struct mp_path *paths;
-	struct mp_path *rr_last;      /* last path chosen, for round-robin */
-	struct mp_sub_list waiting;   /* no path available */
-	struct mp_sub_list delayed;   /* re-issue after MP_RETRY_DELAY_MS */
-	struct mp_sub_list finishing; /* finished synchronously: complete from a timer */
-	struct mp_timer *npr_timer;   /* no_path_retry expiry */
-	struct mp_timer *delay_timer;
-	struct mp_timer *finish_timer;
-	uint64_t down_since_ms;       /* when the last usable path went away */
-	bool fail_fast;               /* no_path_retry expired: fail new I/O until a path returns */
-	mp_lu_ready_fn *ready_fn;
-	void *ready_arg;
-	bool ready_called;
-};
 
 static void list_init(struct mp_sub_list *l) { l->head = NULL; l->tail = &l->head; }
 
@@ -79,9 +39,15 @@ static struct mp_sub *list_take(struct mp_sub_list *l)
 
 void mp_lu_opts_default(struct mp_lu_opts *o)
 {
+	memset(o, 0, sizeof(*o));
 	o->max_retries = 5;
 	o->no_path_retry_s = 30;
 	o->max_io_bytes = 1u << 20;
+	o->failback = MP_FAILBACK_IMMEDIATE;
+	o->marginal_flaps = 3;
+	o->marginal_window_s = 60;
+	o->marginal_hold_s = 30;
+	o->marginal_latency_factor = 20;
 }
 
 static void npr_expired(void *arg);
@@ -106,7 +72,7 @@ struct mp_lu *mp_lu_new(const char *name, const struct mp_clock *clock, const st
 	lu->npr_timer = clock->ops->timer_new(clock->ctx, npr_expired, lu);
 	lu->delay_timer = clock->ops->timer_new(clock->ctx, delay_fire, lu);
 	lu->finish_timer = clock->ops->timer_new(clock->ctx, finish_fire, lu);
-	if (!lu->npr_timer || !lu->delay_timer || !lu->finish_timer) {
+	if (!lu->npr_timer || !lu->delay_timer || !lu->finish_timer || mp_lu_paths_init(lu) != 0) {
 		mp_lu_free(lu);
 		return NULL;
 	}
@@ -129,6 +95,7 @@ void mp_lu_free(struct mp_lu *lu)
 	ops->timer_free(lu->npr_timer);
 	ops->timer_free(lu->delay_timer);
 	ops->timer_free(lu->finish_timer);
+	mp_lu_paths_fini(lu);
 	free(lu->zero_block);
 	free(lu);
 }
@@ -142,118 +109,20 @@ void mp_lu_set_ready_cb(struct mp_lu *lu, mp_lu_ready_fn *fn, void *arg)
 }
 
 const struct mp_lu_info *mp_lu_get_info(const struct mp_lu *lu) { return lu->have_info ? &lu->info : NULL; }
-struct mp_path *mp_lu_first_path(const struct mp_lu *lu) { return lu->paths; }
-
-static bool any_path_up(const struct mp_lu *lu)
-{
-	for (struct mp_path *p = lu->paths; p; p = p->lu_next)
-		if (p->state == MP_PATH_UP)
-			return true;
-	return false;
-}
-
-void mp_lu_add_path(struct mp_lu *lu, struct mp_path *path)
-{
-	path->lu = lu;
-	path->state = MP_PATH_DOWN;
-	path->lu_next = lu->paths;
-	lu->paths = path;
-}
-
-void mp_lu_remove_path(struct mp_lu *lu, struct mp_path *path)
-{
-	for (struct mp_path **pp = &lu->paths; *pp; pp = &(*pp)->lu_next) {
-		if (*pp == path) {
-			*pp = path->lu_next;
-			break;
-		}
-	}
-	if (lu->rr_last == path)
-		lu->rr_last = NULL;
-	if (path->state == MP_PATH_UP)
-		mp_lu_path_down(lu, path, "removed");
-	path->lu = NULL;
-	path->lu_next = NULL;
-}
-
 /* A path came up or the LU's state changed: send what waits, stop the no-path clock. */
-static void resume_waiting(struct mp_lu *lu)
+void mp_lu_resume_waiting(struct mp_lu *lu)
 {
 	lu->clock.ops->timer_cancel(lu->npr_timer);
 	lu->fail_fast = false;
 	struct mp_sub *s, *next;
+	lu->n_waiting = 0;
 	for (s = list_take(&lu->waiting); s; s = next) {
 		next = s->next;
 		dispatch(s);
 	}
 }
 
-int mp_lu_path_attached(struct mp_lu *lu, struct mp_path *path, const struct mp_lu_info *info,
-			char *err, size_t errlen)
-{
-	if (!lu->have_info) {
-		if (info->block_size < 512 || info->block_size > (1u << 20) ||
-		    (info->block_size & (info->block_size - 1))) {
-			snprintf(err, errlen, "path %s: unusable logical block size %" PRIu32, path->name,
-				 info->block_size);
-			return -1;
-		}
-		lu->zero_block = calloc(1, info->block_size);
-		if (!lu->zero_block) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		lu->info = *info;
-		lu->have_info = true;
-		mp_info("disk %s: %s %s, %" PRIu64 " blocks of %" PRIu32 " bytes, id %s%s%s", lu->name,
-			info->vendor, info->product, info->num_blocks, info->block_size, info->designator,
-			info->serial[0] ? ", serial " : "", info->serial);
-	} else if (strcmp(lu->info.designator, info->designator) != 0) {
-		snprintf(err, errlen, "path %s leads to LU %s, but disk %s is LU %s: path refused", path->name,
-			 info->designator, lu->name, lu->info.designator);
-		return -1;
-	} else if (lu->info.block_size != info->block_size) {
-		snprintf(err, errlen, "path %s reports block size %" PRIu32 ", disk %s has %" PRIu32 ": path refused",
-			 path->name, info->block_size, lu->name, lu->info.block_size);
-		return -1;
-	}
-	path->state = MP_PATH_UP;
-	mp_info("disk %s: path %s up", lu->name, path->name);
-	if (!lu->ready_called) {
-		lu->ready_called = true;
-		if (lu->ready_fn)
-			lu->ready_fn(lu, lu->ready_arg);
-	}
-	resume_waiting(lu);
-	return 0;
-}
-
-void mp_lu_path_down(struct mp_lu *lu, struct mp_path *path, const char *reason)
-{
-	if (path->state == MP_PATH_UP)
-		mp_warn("disk %s: path %s down: %s", lu->name, path->name, reason);
-	if (path->state != MP_PATH_FAILED)
-		path->state = MP_PATH_DOWN;
-	if (!any_path_up(lu))
-		lu->down_since_ms = mp_clock_now(&lu->clock);
-}
-
-/* Round-robin over usable paths, starting after the last one chosen. */
-static struct mp_path *select_path(struct mp_lu *lu)
-{
-	struct mp_path *start = lu->rr_last && lu->rr_last->lu_next ? lu->rr_last->lu_next : lu->paths;
-	struct mp_path *p = start;
-	if (!p)
-		return NULL;
-	do {
-		if (p->state == MP_PATH_UP) {
-			lu->rr_last = p;
-			return p;
-		}
-		p = p->lu_next ? p->lu_next : lu->paths;
-	} while (p != start);
-	return NULL;
-}
+uint32_t mp_lu_queued(const struct mp_lu *lu) { return lu->n_waiting; }
 
 /* Complete a sub from a timer, never from inside mp_lu_submit or a path's submit. */
 static void finish_later(struct mp_sub *s, int err)
@@ -284,6 +153,7 @@ static void wait_for_path(struct mp_sub *s)
 	}
 	bool was_empty = lu->waiting.head == NULL;
 	list_push(&lu->waiting, s);
+	lu->n_waiting++;
 	if (was_empty && lu->opts.no_path_retry_s > 0) {
 		uint64_t deadline = lu->down_since_ms + (uint64_t)lu->opts.no_path_retry_s * 1000;
 		uint64_t now = mp_clock_now(&lu->clock);
@@ -294,11 +164,12 @@ static void wait_for_path(struct mp_sub *s)
 static void npr_expired(void *arg)
 {
 	struct mp_lu *lu = arg;
-	if (any_path_up(lu))
+	if (mp_lu_any_usable(lu))
 		return;
 	mp_err("disk %s: no path for %" PRId32 " s (no_path_retry): failing queued I/O", lu->name,
 	       lu->opts.no_path_retry_s);
 	lu->fail_fast = true;
+	lu->n_waiting = 0;
 	struct mp_sub *s, *next;
 	for (s = list_take(&lu->waiting); s; s = next) {
 		next = s->next;
@@ -325,24 +196,29 @@ static void retry_later(struct mp_sub *s)
 		lu->clock.ops->timer_arm(lu->delay_timer, MP_RETRY_DELAY_MS);
 }
 
+/* The data length a command puts on the wire, for selectors and counters. */
+static uint32_t sub_bytes(const struct mp_sub *s)
+{
+	return s->cmd.dir == MP_DIR_NONE ? 0 : s->cmd.len;
+}
+
 static void dispatch(struct mp_sub *s)
 {
 	struct mp_lu *lu = s->lu;
 	for (;;) {
-		struct mp_path *p = select_path(lu);
+		struct mp_path *p = mp_lu_select(lu, sub_bytes(s));
 		if (!p) {
 			wait_for_path(s);
 			return;
 		}
 		s->path = p;
-		p->inflight++;
-		p->submitted++;
+		s->start_us = mp_clock_now_us(&lu->clock);
+		mp_lu_io_start(lu, p, sub_bytes(s), s->start_us);
 		if (p->ops->submit(p, &s->cmd) == 0)
 			return;
 		/* The path refused synchronously: it is no longer usable. */
 		int e = errno;
-		p->inflight--;
-		p->errors++;
+		mp_lu_io_end(lu, p, sub_bytes(s), s->start_us, true);
 		s->path = NULL;
 		mp_lu_path_down(lu, p, e ? strerror(e) : "submit refused");
 	}
@@ -368,8 +244,6 @@ static void sub_done(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *res)
 	int err = 0;
 
 	s->path = NULL;
-	if (p)
-		p->inflight--;
 	enum mp_verdict v = mp_classify(res, &err);
 	if (v == MP_V_OK && res->residual && (s->req->op == MP_BLK_READ || s->req->op == MP_BLK_WRITE)) {
 		/* The target moved less data than asked for: never hand back a short read or write.
@@ -377,6 +251,8 @@ static void sub_done(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *res)
 		v = MP_V_DEVICE_ERROR;
 		err = EIO;
 	}
+	if (p)
+		mp_lu_io_end(lu, p, sub_bytes(s), s->start_us, v == MP_V_PATH_ERROR);
 	switch (v) {
 	case MP_V_OK:
 		finish_sub(s, 0);
@@ -388,11 +264,8 @@ static void sub_done(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *res)
 		finish_sub(s, err);
 		return;
 	case MP_V_PATH_ERROR:
-		if (p) {
-			p->errors++;
-			if (res->xport == MP_XPORT_OK && p->ops->fail)
-				p->ops->fail(p, "unusable SCSI status");
-		}
+		if (p && res->xport == MP_XPORT_OK && p->ops->fail)
+			p->ops->fail(p, "unusable SCSI status");
 		if (++s->xport_retries > MP_MAX_XPORT_RETRIES) {
 			finish_sub(s, EIO);
 			return;

@@ -73,10 +73,28 @@ struct mp_blk_req {
 	void *core;             /* the core's per-request state */
 };
 
+/* When I/O moves back to a better path group that has become usable again. */
+enum mp_failback {
+	MP_FAILBACK_IMMEDIATE = 0, /* at once */
+	MP_FAILBACK_MANUAL,        /* only when an operator says so (mp_lu_switch_group) */
+	MP_FAILBACK_FOLLOWOVER,    /* only when the first path of that group comes up */
+	MP_FAILBACK_DEFERRED,      /* failback_delay_s seconds after the group came up */
+};
+
+struct mp_selector_ops;
+
 struct mp_lu_opts {
 	uint32_t max_retries;       /* re-issues of one sub-command before EIO (default 5) */
 	int32_t no_path_retry_s;    /* all paths down: -1 queue forever, 0 fail at once, N seconds */
 	uint32_t max_io_bytes;      /* split limit even if the target allows more (default 1 MiB) */
+	const struct mp_selector_ops *selector; /* NULL: service-time */
+	char selector_args[64];     /* "rr_min_io=N" for round-robin; "" for defaults */
+	enum mp_failback failback;  /* default immediate */
+	uint32_t failback_delay_s;  /* for MP_FAILBACK_DEFERRED */
+	uint32_t marginal_flaps;    /* failures within marginal_window_s that make a path marginal (0 = off; default 3) */
+	uint32_t marginal_window_s; /* default 60 */
+	uint32_t marginal_hold_s;   /* how long a marginal path is kept out (default 30) */
+	uint32_t marginal_latency_factor; /* latency above this many times the group's best = marginal (0 = off; default 20) */
 };
 void mp_lu_opts_default(struct mp_lu_opts *o);
 
@@ -107,6 +125,20 @@ int mp_lu_path_attached(struct mp_lu *lu, struct mp_path *path, const struct mp_
 			char *err, size_t errlen);
 /* The path lost its session or was failed: the core stops sending it I/O. */
 void mp_lu_path_down(struct mp_lu *lu, struct mp_path *path, const char *reason);
+
+/* Operator controls (mpiscsiadm). Each returns 0, or -1 with errno. */
+/* Take the path out of selection; in-flight commands finish where they are. */
+int mp_lu_path_admin_fail(struct mp_lu *lu, struct mp_path *path);
+/* Undo mp_lu_path_admin_fail and clear a marginal mark. */
+int mp_lu_path_reinstate(struct mp_lu *lu, struct mp_path *path);
+/* Make the group of paths with priority prio the active one (ENOENT: no usable path has it). */
+int mp_lu_switch_group(struct mp_lu *lu, int32_t prio);
+/* Priority of the path group that takes I/O now (INT32_MIN when none). */
+int32_t mp_lu_active_prio(const struct mp_lu *lu);
+/* The selector's name, for tools. */
+const char *mp_lu_selector_name(const struct mp_lu *lu);
+/* Requests queued because no path is usable. */
+uint32_t mp_lu_queued(const struct mp_lu *lu);
 
 /* Submit a block request: 0 and a later done(), or -1 with errno (EINVAL bad range) and no done(). */
 int mp_lu_submit(struct mp_lu *lu, struct mp_blk_req *req);

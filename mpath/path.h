@@ -38,10 +38,24 @@ struct mp_path {
 	struct mp_lu *lu;            /* set while the path belongs to an LU */
 	enum mp_path_state state;
 	char name[304];              /* "IFACE->HOST:PORT" or "HOST:PORT", for logs and tools */
+	char iface[16];              /* NIC it is bound to, "" if none */
+	uint32_t id;                 /* small number, unique in the daemon, for tools ("fail path ID") */
+	int32_t prio;                /* higher is better; paths of equal prio form a path group */
+	bool admin_failed;           /* failed by an operator: no I/O until reinstated */
+	bool marginal;               /* flapping or far slower than its peers: kept out until marginal_until_ms */
+	uint64_t marginal_until_ms;
+	uint32_t recent_failures;    /* failures since fail_window_start_ms, for marginal damping */
+	uint64_t fail_window_start_ms;
 	uint32_t inflight;           /* block sub-commands in flight on this path */
+	uint64_t inflight_bytes;
 	uint64_t submitted;          /* commands submitted, ever */
-	uint64_t errors;             /* path errors seen, ever */
+	uint64_t completed;          /* commands completed, ever */
+	uint64_t errors;             /* commands failed on this path, ever */
+	uint64_t lat_ewma_us;        /* completion latency, exponentially weighted (1/8) */
+	uint64_t last_state_change_ms;
+	void *sel;                   /* the selector's per-path slot */
 	struct mp_path *lu_next;     /* LU's path list */
 };
 
 #endif
+

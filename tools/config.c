@@ -1,34 +1,32 @@
 /* The daemon's configuration: INI file parser, iscsi:// URLs, command-line overrides, checks. */
 #include "tools/config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
+#include "tools/config_values.h"
 
 #define LINE_MAX_BYTES   4096          /* longer lines are refused, never truncated */
 #define FILE_MAX_BYTES   (1024 * 1024) /* a config file is small; a huge one is a mistake */
 #define URL_MAX_BYTES    4096
-#define SHOW_MAX         128           /* bytes of a bad value quoted back in a message */
-#define SHOW_BUF         (SHOW_MAX + 4)
-#define WHY_BUF          1024
 #define LUN_MAX          16383         /* SAM: the flat/peripheral LUN space libiscsi addresses */
 #define NPR_MAX          86400         /* no_path_retry: one day is "forever" for a timeout */
 #define RETRIES_MAX      100
-#define DEFAULT_PORT     3260
 #define DEFAULT_NPR      30
 #define DEFAULT_RETRIES  5
+#define RR_MIN_IO_MAX    100000
+#define FAILBACK_MAX     3600          /* deferred failback, seconds */
+#define PRIO_MAX         1000
+#define MARGINAL_MAX     1000          /* marginal_flaps, marginal_latency_factor */
 #define DEFAULT_LISTEN   "unix:/run/mpiscsi/nbd.sock"
 #define IQN_PREFIX       "iqn.2026-11.org.mpiscsi:"
-#define NAME_CHARS       "1-63 characters from A-Z a-z 0-9 _ . -"
 
 enum section { SEC_NONE, SEC_GLOBAL, SEC_NBD, SEC_DISK };
 
@@ -51,233 +49,15 @@ struct parser {
 	size_t errlen;
 	enum section sec;
 	struct mp_conf_disk *disk;  /* the open [disk] section; re-fetched after each new disk */
-	int key_line[16];           /* line where each single-valued key of this section was set */
+	int key_line[32];           /* line where each single-valued key of this section was set */
 };
-
-static int fail(char *why, size_t n, const char *fmt, ...) MP_PRINTF(3, 4);
-static int fail(char *why, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, n, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/*
- * Copy a value for quoting in a message: control bytes become '?' so a broken file can
- * not drive the terminal, and long values are cut so the message stays readable.
- */
-static const char *show(const char *v, char *buf)
-{
-	size_t i;
-
-	for (i = 0; v[i] && i < SHOW_MAX; i++)
-		buf[i] = ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) ? '?' : v[i];
-	if (v[i]) {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
-	return buf;
-}
-
-static bool is_space(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f';
-}
-
-static char *trim(char *s)
-{
-	size_t n;
-
-	while (is_space(*s))
-		s++;
-	n = strlen(s);
-	while (n > 0 && is_space(s[n - 1]))
-		s[--n] = '\0';
-	return s;
-}
-
-/* Decimal digits only: no sign, no hex, no spaces, so "1e3" or "-1" can not slip through. */
-enum num_result { NUM_OK, NUM_NOT_NUMBER, NUM_RANGE };
-
-static enum num_result parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
-{
-	uint64_t v = 0;
-
-	if (!*s)
-		return NUM_NOT_NUMBER;
-	for (const char *p = s; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return NUM_NOT_NUMBER;
-		if (v <= UINT32_MAX)  /* stop growing once too big, but keep checking digits */
-			v = v * 10 + (uint64_t)(*p - '0');
-	}
-	if (v < min || v > max)
-		return NUM_RANGE;
-	*out = (uint32_t)v;
-	return NUM_OK;
-}
-
-static int set_number(const char *key, const char *v, uint32_t min, uint32_t max, uint32_t *out,
-		      char *why, size_t n)
-{
-	char sh[SHOW_BUF];
-
-	switch (parse_uint(v, min, max, out)) {
-	case NUM_OK:
-		return 0;
-	case NUM_NOT_NUMBER:
-		return fail(why, n, "%s: '%s' is not a number", key, show(v, sh));
-	case NUM_RANGE:
-		break;
-	}
-	return fail(why, n, "%s: '%s' is out of range (%u-%u)", key, show(v, sh), min, max);
-}
-
-static bool valid_name(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len < 1 || len >= MP_CONF_NAME_MAX)
-		return false;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == len;
-}
-
-/*
- * RFC 7143 names: a type prefix and at most 223 bytes. Stringprep is the target's business;
- * refusing spaces and control bytes is enough to keep the login text key well formed.
- */
-static int check_iscsi_name(const char *key, const char *v, char *why, size_t n)
-{
-	char sh[SHOW_BUF];
-	size_t len = strlen(v);
-
-	if (strncmp(v, "iqn.", 4) != 0 && strncmp(v, "eui.", 4) != 0 && strncmp(v, "naa.", 4) != 0)
-		return fail(why, n, "%s: '%s' must start with 'iqn.', 'eui.' or 'naa.'", key, show(v, sh));
-	if (len == 4)
-		return fail(why, n, "%s: '%s' has nothing after the prefix", key, v);
-	if (len >= MP_CONF_IQN_MAX)
-		return fail(why, n, "%s: '%s' is too long (%zu bytes, max %d)", key, show(v, sh), len,
-			    MP_CONF_IQN_MAX - 1);
-	for (const char *p = v; *p; p++)
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-			return fail(why, n, "%s: '%s' contains a space or control character", key,
-				    show(v, sh));
-	return 0;
-}
-
-/* Linux dev_valid_name(): shorter than IFNAMSIZ, not "." or "..", no '/', ':' or space. */
-static bool valid_ifname(const char *s)
-{
-	if (!*s || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (*p == '/' || *p == ':' || (unsigned char)*p <= 0x20 || *p == 0x7f)
-			return false;
-	return true;
-}
-
-static int parse_port(const char *s, uint16_t *port, char *why, size_t n)
-{
-	char sh[SHOW_BUF];
-	uint32_t v;
-
-	switch (parse_uint(s, 1, 65535, &v)) {
-	case NUM_OK:
-		*port = (uint16_t)v;
-		return 0;
-	case NUM_NOT_NUMBER:
-		return fail(why, n, "port '%s' is not a number", show(s, sh));
-	case NUM_RANGE:
-		break;
-	}
-	return fail(why, n, "port '%s' is out of range (1-65535)", show(s, sh));
-}
-
-/*
- * HOST[:PORT] or [IPv6][:PORT]; why gets the problem without the portal text, so the
- * file and URL callers can each say where it came from.
- */
-static int parse_portal(const char *s, struct mp_conf_portal *out, char *why, size_t n)
-{
-	char sh[SHOW_BUF], host[sizeof(out->host)];
-	const char *port = NULL;
-	size_t hlen;
-
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-		char addr[sizeof(host)];
-		struct in6_addr a6;
-		char *zone;
-
-		if (!close)
-			return fail(why, n, "missing ']' after the IPv6 address");
-		hlen = (size_t)(close - s - 1);
-		if (hlen == 0)
-			return fail(why, n, "empty IPv6 address");
-		if (hlen >= sizeof(host))
-			return fail(why, n, "IPv6 address is too long");
-		memcpy(host, s + 1, hlen);
-		host[hlen] = '\0';
-		if (close[1] == ':')
-			port = close + 2;
-		else if (close[1])
-			return fail(why, n, "unexpected '%s' after ']'", show(close + 1, sh));
-		/* A zone (fe80::1%eth0) names a NIC; inet_pton does not take one, so check it apart. */
-		memcpy(addr, host, hlen + 1);
-		zone = strchr(addr, '%');
-		if (zone) {
-			*zone++ = '\0';
-			if (!valid_ifname(zone) || strlen(zone) > 15)
-				return fail(why, n, "'%s' is not a valid IPv6 zone (interface name)",
-					    show(zone, sh));
-		}
-		if (inet_pton(AF_INET6, addr, &a6) != 1)
-			return fail(why, n, "'%s' is not a valid IPv6 address", show(addr, sh));
-	} else {
-		const char *colon = strchr(s, ':');
-		struct in_addr a4;
-
-		if (colon && strchr(colon + 1, ':'))
-			return fail(why, n, "an IPv6 address needs brackets, e.g. [%s]:%d", show(s, sh),
-				    DEFAULT_PORT);
-		hlen = colon ? (size_t)(colon - s) : strlen(s);
-		if (hlen == 0)
-			return fail(why, n, "missing host");
-		if (hlen > 253)  /* RFC 1035: a full domain name */
-			return fail(why, n, "host name is too long (%zu bytes, max 253)", hlen);
-		memcpy(host, s, hlen);
-		host[hlen] = '\0';
-		if (strspn(host, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_")
-		    != hlen)
-			return fail(why, n, "'%s' is not a valid host name or address", show(host, sh));
-		/* All digits and dots is meant as IPv4: catch 198.18.1.300 here, not at connect. */
-		if (strspn(host, "0123456789.") == hlen && inet_pton(AF_INET, host, &a4) != 1)
-			return fail(why, n, "'%s' is not a valid IPv4 address", host);
-		if (colon)
-			port = colon + 1;
-	}
-	out->port = DEFAULT_PORT;
-	if (port && parse_port(port, &out->port, why, n) < 0)
-		return -1;
-	memcpy(out->host, host, hlen + 1);
-	return 0;
-}
-
-static bool same_portal(const struct mp_conf_portal *a, const struct mp_conf_portal *b)
-{
-	return a->port == b->port && strcasecmp(a->host, b->host) == 0;
-}
 
 /* ---- key setters ---- */
 
 static int set_initiator_name(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key,
 			      const char *v, char *why, size_t n)
 {
-	if (check_iscsi_name(key, v, why, n) < 0)
+	if (cfg_check_iscsi_name(key, v, why, n) < 0)
 		return -1;
 	snprintf(c->initiator_name, sizeof(c->initiator_name), "%s", v);
 	return 0;
@@ -286,11 +66,12 @@ static int set_initiator_name(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSE
 static int set_log_level(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key,
 			 const char *v, char *why, size_t n)
 {
-	char sh[SHOW_BUF];
+	char sh[CFG_SHOW_BUF];
 	int level = mp_log_level_parse(v);
 
 	if (level < 0)
-		return fail(why, n, "%s: '%s' is not one of err, warn, info, debug", key, show(v, sh));
+		return cfg_fail(why, n, "%s: '%s' is not one of err, warn, info, debug", key,
+				cfg_show(v, sh));
 	c->log_level = level;
 	return 0;
 }
@@ -298,20 +79,21 @@ static int set_log_level(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, co
 static int set_listen(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key,
 		      const char *v, char *why, size_t n)
 {
-	char sh[SHOW_BUF];
+	char sh[CFG_SHOW_BUF];
 	size_t path_max = sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1;
 
 	if (strncmp(v, "tcp:", 4) == 0)
-		return fail(why, n, "%s: '%s': TCP exports need TLS, which is not implemented yet", key,
-			    show(v, sh));
+		return cfg_fail(why, n, "%s: '%s': TCP exports need TLS, which is not implemented yet", key,
+				cfg_show(v, sh));
 	if (strncmp(v, "unix:", 5) != 0)
-		return fail(why, n, "%s: '%s' must be unix:/PATH", key, show(v, sh));
+		return cfg_fail(why, n, "%s: '%s' must be unix:/PATH", key, cfg_show(v, sh));
 	if (v[5] != '/')
-		return fail(why, n, "%s: '%s' needs an absolute path (unix:/PATH)", key, show(v, sh));
+		return cfg_fail(why, n, "%s: '%s' needs an absolute path (unix:/PATH)", key,
+				cfg_show(v, sh));
 	/* The path must fit sockaddr_un, or bind() would fail (or silently truncate) much later. */
 	if (strlen(v + 5) > path_max)
-		return fail(why, n, "%s: socket path is too long (%zu bytes, max %zu)", key,
-			    strlen(v + 5), path_max);
+		return cfg_fail(why, n, "%s: socket path is too long (%zu bytes, max %zu)", key,
+				strlen(v + 5), path_max);
 	snprintf(c->nbd_listen, sizeof(c->nbd_listen), "%s", v);
 	return 0;
 }
@@ -319,7 +101,7 @@ static int set_listen(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const
 static int set_target(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const char *key,
 		      const char *v, char *why, size_t n)
 {
-	if (check_iscsi_name(key, v, why, n) < 0)
+	if (cfg_check_iscsi_name(key, v, why, n) < 0)
 		return -1;
 	snprintf(d->target, sizeof(d->target), "%s", v);
 	return 0;
@@ -328,41 +110,54 @@ static int set_target(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const
 static int set_lun(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const char *key,
 		   const char *v, char *why, size_t n)
 {
-	return set_number(key, v, 0, LUN_MAX, &d->lun, why, n);
+	return cfg_set_number(key, v, 0, LUN_MAX, &d->lun, why, n);
+}
+
+/* One more entry for portal or discovery; what names the list in "too many ... (max 16)". */
+static int add_portal(const char *key, const char *v, const char *what,
+		      struct mp_conf_portal *list, size_t *count, char *why, size_t n)
+{
+	char sh[CFG_SHOW_BUF], problem[CFG_WHY_BUF];
+	struct mp_conf_portal p;
+
+	if (*count >= MP_CONF_MAX_PORTALS)
+		return cfg_fail(why, n, "too many %s (max %d)", what, MP_CONF_MAX_PORTALS);
+	if (cfg_parse_portal(v, &p, problem, sizeof(problem)) < 0)
+		return cfg_fail(why, n, "%s: '%s': %s", key, cfg_show(v, sh), problem);
+	for (size_t i = 0; i < *count; i++)
+		if (cfg_same_portal(&list[i], &p))
+			return cfg_fail(why, n, "%s: '%s' is listed twice", key, cfg_show(v, sh));
+	list[(*count)++] = p;
+	return 0;
 }
 
 static int set_portal(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const char *key,
 		      const char *v, char *why, size_t n)
 {
-	char sh[SHOW_BUF], problem[WHY_BUF];
-	struct mp_conf_portal p;
+	return add_portal(key, v, "portals", d->portals, &d->n_portals, why, n);
+}
 
-	if (d->n_portals >= MP_CONF_MAX_PORTALS)
-		return fail(why, n, "too many portals (max %d)", MP_CONF_MAX_PORTALS);
-	if (parse_portal(v, &p, problem, sizeof(problem)) < 0)
-		return fail(why, n, "%s: '%s': %s", key, show(v, sh), problem);
-	for (size_t i = 0; i < d->n_portals; i++)
-		if (same_portal(&d->portals[i], &p))
-			return fail(why, n, "%s: '%s' is listed twice", key, show(v, sh));
-	d->portals[d->n_portals++] = p;
-	return 0;
+static int set_discovery(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const char *key,
+			 const char *v, char *why, size_t n)
+{
+	return add_portal(key, v, "discovery portals", d->discovery, &d->n_discovery, why, n);
 }
 
 static int set_interface(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const char *key,
 			 const char *v, char *why, size_t n)
 {
-	char sh[SHOW_BUF];
+	char sh[CFG_SHOW_BUF];
 
 	if (d->n_interfaces >= MP_CONF_MAX_IFACES)
-		return fail(why, n, "too many interfaces (max %d)", MP_CONF_MAX_IFACES);
+		return cfg_fail(why, n, "too many interfaces (max %d)", MP_CONF_MAX_IFACES);
 	if (strlen(v) >= sizeof(d->interfaces[0]))
-		return fail(why, n, "%s: '%s' is longer than %zu bytes", key, show(v, sh),
-			    sizeof(d->interfaces[0]) - 1);
-	if (!valid_ifname(v))
-		return fail(why, n, "%s: '%s' is not a valid interface name", key, show(v, sh));
+		return cfg_fail(why, n, "%s: '%s' is longer than %zu bytes", key, cfg_show(v, sh),
+				sizeof(d->interfaces[0]) - 1);
+	if (!cfg_valid_ifname(v))
+		return cfg_fail(why, n, "%s: '%s' is not a valid interface name", key, cfg_show(v, sh));
 	for (size_t i = 0; i < d->n_interfaces; i++)
 		if (strcmp(d->interfaces[i], v) == 0)
-			return fail(why, n, "%s: '%s' is listed twice", key, v);
+			return cfg_fail(why, n, "%s: '%s' is listed twice", key, v);
 	snprintf(d->interfaces[d->n_interfaces++], sizeof(d->interfaces[0]), "%s", v);
 	return 0;
 }
@@ -370,12 +165,12 @@ static int set_interface(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, co
 static int set_export(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const char *key,
 		      const char *v, char *why, size_t n)
 {
-	char sh[SHOW_BUF];
+	char sh[CFG_SHOW_BUF];
 
 	/* Same alphabet as disk names, so the name is safe in nbd+unix:///NAME URIs unquoted. */
-	if (!valid_name(v))
-		return fail(why, n, "%s: '%s' is not a valid export name (" NAME_CHARS ")", key,
-			    show(v, sh));
+	if (!cfg_valid_name(v))
+		return cfg_fail(why, n, "%s: '%s' is not a valid export name (" CFG_NAME_CHARS ")", key,
+				cfg_show(v, sh));
 	snprintf(d->export_name, sizeof(d->export_name), "%s", v);
 	return 0;
 }
@@ -383,7 +178,7 @@ static int set_export(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const
 static int set_no_path_retry(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const char *key,
 			     const char *v, char *why, size_t n)
 {
-	char sh[SHOW_BUF];
+	char sh[CFG_SHOW_BUF];
 	uint32_t s;
 
 	if (strcmp(v, "fail") == 0) {
@@ -394,24 +189,189 @@ static int set_no_path_retry(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d
 		d->no_path_retry_s = -1;
 		return 0;
 	}
-	switch (parse_uint(v, 1, NPR_MAX, &s)) {
-	case NUM_OK:
+	switch (cfg_parse_uint(v, 1, NPR_MAX, &s)) {
+	case CFG_NUM_OK:
 		d->no_path_retry_s = (int32_t)s;
 		return 0;
-	case NUM_NOT_NUMBER:
-		return fail(why, n, "%s: '%s' is not 'fail', 'queue' or a number of seconds", key,
-			    show(v, sh));
-	case NUM_RANGE:
+	case CFG_NUM_NOT_NUMBER:
+		return cfg_fail(why, n, "%s: '%s' is not 'fail', 'queue' or a number of seconds", key,
+				cfg_show(v, sh));
+	case CFG_NUM_RANGE:
 		break;
 	}
-	return fail(why, n, "%s: '%s' is out of range (1-%d seconds; or 'fail', 'queue')", key,
-		    show(v, sh), NPR_MAX);
+	return cfg_fail(why, n, "%s: '%s' is out of range (1-%d seconds; or 'fail', 'queue')", key,
+			cfg_show(v, sh), NPR_MAX);
 }
 
 static int set_max_retries(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const char *key,
 			   const char *v, char *why, size_t n)
 {
-	return set_number(key, v, 0, RETRIES_MAX, &d->max_retries, why, n);
+	return cfg_set_number(key, v, 0, RETRIES_MAX, &d->max_retries, why, n);
+}
+
+static int set_selector(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const char *key,
+			const char *v, char *why, size_t n)
+{
+	static const char *const names[] = { "service-time", "queue-length", "round-robin" };
+	char sh[CFG_SHOW_BUF];
+
+	for (size_t i = 0; i < MP_ARRAY_SIZE(names); i++) {
+		if (strcmp(v, names[i]) == 0) {
+			snprintf(d->selector, sizeof(d->selector), "%s", names[i]);
+			return 0;
+		}
+	}
+	return cfg_fail(why, n, "%s: '%s' is not one of service-time, queue-length, round-robin",
+			key, cfg_show(v, sh));
+}
+
+static int set_rr_min_io(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const char *key,
+			 const char *v, char *why, size_t n)
+{
+	return cfg_set_number(key, v, 1, RR_MIN_IO_MAX, &d->rr_min_io, why, n);
+}
+
+static int set_failback(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const char *key,
+			const char *v, char *why, size_t n)
+{
+	static const struct { const char *name; enum mp_failback fb; } modes[] = {
+		{ "immediate", MP_FAILBACK_IMMEDIATE },
+		{ "manual", MP_FAILBACK_MANUAL },
+		{ "followover", MP_FAILBACK_FOLLOWOVER },
+	};
+	char sh[CFG_SHOW_BUF];
+	uint32_t s;
+
+	for (size_t i = 0; i < MP_ARRAY_SIZE(modes); i++) {
+		if (strcmp(v, modes[i].name) == 0) {
+			d->failback = modes[i].fb;
+			d->failback_delay_s = 0;
+			return 0;
+		}
+	}
+	switch (cfg_parse_uint(v, 1, FAILBACK_MAX, &s)) {
+	case CFG_NUM_OK:
+		d->failback = MP_FAILBACK_DEFERRED;
+		d->failback_delay_s = s;
+		return 0;
+	case CFG_NUM_NOT_NUMBER:
+		return cfg_fail(why, n, "%s: '%s' is not 'immediate', 'manual', 'followover' or a "
+				"number of seconds", key, cfg_show(v, sh));
+	case CFG_NUM_RANGE:
+		break;
+	}
+	return cfg_fail(why, n, "%s: '%s' is out of range (1-%d seconds; or 'immediate', 'manual', "
+			"'followover')", key, cfg_show(v, sh), FAILBACK_MAX);
+}
+
+/* Times: ranges in ms; "zero" allows 0 (off) below the minimum. */
+#define TIME_SETTER(field, min, max, zero, whole)                                             \
+	static int set_##field(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d,            \
+			       const char *key, const char *v, char *why, size_t n)            \
+	{                                                                                      \
+		return cfg_set_time(key, v, min, max, zero, whole, &d->field##_ms, why, n);    \
+	}
+TIME_SETTER(noop_interval, 100, 3600000, true, false)
+TIME_SETTER(noop_timeout, 100, 3600000, false, false)
+TIME_SETTER(command_timeout, 500, 3600000, true, false)
+TIME_SETTER(login_timeout, 500, 3600000, false, false)
+TIME_SETTER(reconnect_max, 100, 600000, false, false)
+TIME_SETTER(marginal_window, 1000, 3600000, false, true)
+TIME_SETTER(marginal_hold, 1000, 3600000, false, true)
+#undef TIME_SETTER
+
+static int set_marginal_flaps(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d,
+			      const char *key, const char *v, char *why, size_t n)
+{
+	return cfg_set_number(key, v, 0, MARGINAL_MAX, &d->marginal_flaps, why, n);
+}
+
+static int set_marginal_latency_factor(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d,
+				       const char *key, const char *v, char *why, size_t n)
+{
+	return cfg_set_number(key, v, 0, MARGINAL_MAX, &d->marginal_latency_factor, why, n);
+}
+
+/*
+ * Whether prio target t names the interface iface or the portal p (either may be NULL).
+ * t was checked by set_prio: an interface name, or a portal when it parses as one.
+ */
+static bool prio_names(const char *t, const char *iface, const struct mp_conf_portal *p)
+{
+	char problem[CFG_WHY_BUF];
+	struct mp_conf_portal tp;
+
+	if (iface && *iface && strcmp(t, iface) == 0)
+		return true;
+	return p && cfg_parse_portal(t, &tp, problem, sizeof(problem)) == 0 &&
+	       cfg_same_portal(&tp, p);
+}
+
+/* Two rules for one thing: the same text, or the same portal written two ways. */
+static bool prio_same_target(const char *a, const char *b)
+{
+	char problem[CFG_WHY_BUF];
+	struct mp_conf_portal pa;
+
+	if (strcmp(a, b) == 0)
+		return true;
+	return cfg_parse_portal(a, &pa, problem, sizeof(problem)) == 0 && prio_names(b, NULL, &pa);
+}
+
+static int set_prio(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const char *key,
+		    const char *v, char *why, size_t n)
+{
+	char sh[CFG_SHOW_BUF], problem[CFG_WHY_BUF], target[sizeof(d->prios[0].target)];
+	size_t tlen = strcspn(v, " \t");
+	const char *num = v + tlen;
+	struct mp_conf_portal p;
+	struct mp_conf_prio *r;
+	uint32_t prio;
+
+	if (d->n_prios >= MP_CONF_MAX_PRIOS)
+		return cfg_fail(why, n, "too many prio rules (max %d)", MP_CONF_MAX_PRIOS);
+	while (cfg_is_space(*num))
+		num++;
+	if (!*num)
+		return cfg_fail(why, n, "%s: '%s' needs a target and a priority, e.g. veth1 80", key,
+				cfg_show(v, sh));
+	if (tlen >= sizeof(target))
+		return cfg_fail(why, n, "%s: the target is longer than %zu bytes", key,
+				sizeof(target) - 1);
+	memcpy(target, v, tlen);
+	target[tlen] = '\0';
+	/* An interface name (it has no ':'), else it must be a portal. */
+	if (!(cfg_valid_ifname(target) && tlen < sizeof(d->interfaces[0])) &&
+	    cfg_parse_portal(target, &p, problem, sizeof(problem)) < 0)
+		return cfg_fail(why, n, "%s: '%s' is not an interface name or a portal (%s)", key,
+				cfg_show(target, sh), problem);
+	switch (cfg_parse_uint(num, 0, PRIO_MAX, &prio)) {
+	case CFG_NUM_OK:
+		break;
+	case CFG_NUM_NOT_NUMBER:
+		return cfg_fail(why, n, "%s: priority '%s' is not a number", key, cfg_show(num, sh));
+	case CFG_NUM_RANGE:
+		return cfg_fail(why, n, "%s: priority '%s' is out of range (0-%d)", key,
+				cfg_show(num, sh), PRIO_MAX);
+	}
+	for (size_t i = 0; i < d->n_prios; i++)
+		if (prio_same_target(d->prios[i].target, target))
+			return cfg_fail(why, n, "%s: '%s' is listed twice (first at line %d)", key,
+					cfg_show(target, sh), d->prios[i].line);
+	r = &d->prios[d->n_prios++];
+	memcpy(r->target, target, tlen + 1);
+	r->prio = (int32_t)prio;
+	r->line = 0;  /* the parser sets it: it knows the line */
+	return 0;
+}
+
+int32_t mp_conf_path_prio(const struct mp_conf_disk *d, const char *iface,
+			  const struct mp_conf_portal *portal)
+{
+	for (size_t i = 0; i < d->n_prios; i++)
+		if (prio_names(d->prios[i].target, iface, portal))
+			return d->prios[i].prio;
+	return MP_CONF_PRIO_DEFAULT;
 }
 
 static const struct key_def keys[] = {
@@ -425,6 +385,20 @@ static const struct key_def keys[] = {
 	{ .key = "export",         .sec = SEC_DISK,   .set = set_export },
 	{ .key = "no_path_retry",  .sec = SEC_DISK,   .set = set_no_path_retry },
 	{ .key = "max_retries",    .sec = SEC_DISK,   .set = set_max_retries },
+	{ .key = "discovery",      .sec = SEC_DISK,   .set = set_discovery, .repeatable = true },
+	{ .key = "selector",       .sec = SEC_DISK,   .set = set_selector },
+	{ .key = "rr_min_io",      .sec = SEC_DISK,   .set = set_rr_min_io },
+	{ .key = "prio",           .sec = SEC_DISK,   .set = set_prio, .repeatable = true },
+	{ .key = "failback",       .sec = SEC_DISK,   .set = set_failback },
+	{ .key = "noop_interval",  .sec = SEC_DISK,   .set = set_noop_interval },
+	{ .key = "noop_timeout",   .sec = SEC_DISK,   .set = set_noop_timeout },
+	{ .key = "command_timeout", .sec = SEC_DISK,  .set = set_command_timeout },
+	{ .key = "login_timeout",  .sec = SEC_DISK,   .set = set_login_timeout },
+	{ .key = "reconnect_max",  .sec = SEC_DISK,   .set = set_reconnect_max },
+	{ .key = "marginal_flaps", .sec = SEC_DISK,   .set = set_marginal_flaps },
+	{ .key = "marginal_window", .sec = SEC_DISK,  .set = set_marginal_window },
+	{ .key = "marginal_hold",  .sec = SEC_DISK,   .set = set_marginal_hold },
+	{ .key = "marginal_latency_factor", .sec = SEC_DISK, .set = set_marginal_latency_factor },
 };
 _Static_assert(MP_ARRAY_SIZE(keys) <= MP_ARRAY_SIZE(((struct parser *)NULL)->key_line),
 	       "parser.key_line must have a slot per key");
@@ -512,6 +486,18 @@ static struct mp_conf_disk *new_disk(struct mp_conf *c, const char *name, int li
 	snprintf(d->export_name, sizeof(d->export_name), "%s", name);
 	d->no_path_retry_s = DEFAULT_NPR;
 	d->max_retries = DEFAULT_RETRIES;
+	snprintf(d->selector, sizeof(d->selector), "service-time");
+	d->rr_min_io = 1;
+	d->failback = MP_FAILBACK_IMMEDIATE;
+	d->noop_interval_ms = 500;
+	d->noop_timeout_ms = 1000;
+	d->command_timeout_ms = 10000;
+	d->login_timeout_ms = 3000;
+	d->reconnect_max_ms = 1000;
+	d->marginal_flaps = 3;
+	d->marginal_window_ms = 60000;
+	d->marginal_hold_ms = 30000;
+	d->marginal_latency_factor = 20;
 	d->line = line;
 	return d;
 }
@@ -537,24 +523,41 @@ static int check_disk(const struct mp_conf *c, size_t i, int export_line, int *l
 
 	*line = d->line;
 	if (!d->target[0])
-		return fail(why, n, "[disk %s] has no target", d->name);
-	if (d->n_portals == 0)
-		return fail(why, n, "[disk %s] has no portal (at least one is required)", d->name);
+		return cfg_fail(why, n, "[disk %s] has no target", d->name);
+	if (d->n_portals == 0 && d->n_discovery == 0)
+		return cfg_fail(why, n, "[disk %s] has no portal or discovery (at least one is "
+				"required)", d->name);
+	for (size_t r = 0; r < d->n_prios; r++) {
+		const struct mp_conf_prio *pr = &d->prios[r];
+		bool named = false;
+
+		for (size_t k = 0; k < d->n_interfaces && !named; k++)
+			named = prio_names(pr->target, d->interfaces[k], NULL);
+		for (size_t k = 0; k < d->n_portals && !named; k++)
+			named = prio_names(pr->target, NULL, &d->portals[k]);
+		if (!named) {
+			char sh[CFG_SHOW_BUF];
+
+			*line = pr->line;
+			return cfg_fail(why, n, "prio: '%s' is not an interface or portal of [disk %s]",
+					cfg_show(pr->target, sh), d->name);
+		}
+	}
 	for (size_t j = 0; j < i; j++) {
 		const struct mp_conf_disk *o = &c->disks[j];
 
 		if (strcmp(o->name, d->name) == 0)
-			return fail(why, n, "duplicate disk '%s' (first defined at line %d)", d->name,
-				    o->line);
+			return cfg_fail(why, n, "duplicate disk '%s' (first defined at line %d)", d->name,
+					o->line);
 		/* Two exports of one LU would bypass the path identity guard: one disk, one LU. */
 		if (o->lun == d->lun && strcmp(o->target, d->target) == 0)
-			return fail(why, n, "[disk %s] has the same target and lun as [disk %s]",
-				    d->name, o->name);
+			return cfg_fail(why, n, "[disk %s] has the same target and lun as [disk %s]",
+					d->name, o->name);
 		if (strcmp(o->export_name, d->export_name) == 0) {
 			if (export_line)
 				*line = export_line;
-			return fail(why, n, "export '%s' of [disk %s] is already used by [disk %s]",
-				    d->export_name, d->name, o->name);
+			return cfg_fail(why, n, "export '%s' of [disk %s] is already used by [disk %s]",
+					d->export_name, d->name, o->name);
 		}
 	}
 	return 0;
@@ -562,7 +565,7 @@ static int check_disk(const struct mp_conf *c, size_t i, int export_line, int *l
 
 int mp_conf_validate(const struct mp_conf *c, char *err, size_t errlen)
 {
-	char why[WHY_BUF];
+	char why[CFG_WHY_BUF];
 	int line;
 
 	if (c->n_disks == 0) {
@@ -587,7 +590,7 @@ int mp_conf_validate(const struct mp_conf *c, char *err, size_t errlen)
 static int perr(const struct parser *ps, int line, const char *fmt, ...) MP_PRINTF(3, 4);
 static int perr(const struct parser *ps, int line, const char *fmt, ...)
 {
-	char why[WHY_BUF];
+	char why[CFG_WHY_BUF];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -600,7 +603,7 @@ static int perr(const struct parser *ps, int line, const char *fmt, ...)
 /* A disk section ends at the next header or the end of the text: check it as a whole then. */
 static int close_section(struct parser *ps)
 {
-	char why[WHY_BUF];
+	char why[CFG_WHY_BUF];
 	const struct key_def *ex = find_key("export");
 	int line;
 
@@ -616,14 +619,14 @@ static int close_section(struct parser *ps)
 /* After a header or a quoted value only a comment may follow. */
 static bool only_comment(const char *s)
 {
-	while (is_space(*s))
+	while (cfg_is_space(*s))
 		s++;
 	return !*s || *s == '#' || *s == ';';
 }
 
 static int parse_section(struct parser *ps, char *s)
 {
-	char sh[SHOW_BUF];
+	char sh[CFG_SHOW_BUF];
 	char *close = strchr(s, ']'), *inner, *arg;
 	const struct mp_conf_disk *dup;
 	size_t wlen;
@@ -633,11 +636,12 @@ static int parse_section(struct parser *ps, char *s)
 	if (!close)
 		return perr(ps, ps->line, "unterminated section header");
 	if (!only_comment(close + 1))
-		return perr(ps, ps->line, "unexpected '%s' after section header", show(trim(close + 1), sh));
+		return perr(ps, ps->line, "unexpected '%s' after section header",
+			    cfg_show(cfg_trim(close + 1), sh));
 	*close = '\0';
-	inner = trim(s + 1);
+	inner = cfg_trim(s + 1);
 	wlen = strcspn(inner, " \t");
-	arg = trim(inner + wlen);  /* inner is trimmed already, so this leaves inner intact */
+	arg = cfg_trim(inner + wlen);  /* inner is trimmed already, so this leaves inner intact */
 	if (wlen == 6 && memcmp(inner, "global", 6) == 0 && !*arg) {
 		ps->sec = SEC_GLOBAL;
 		return 0;
@@ -647,11 +651,11 @@ static int parse_section(struct parser *ps, char *s)
 		return 0;
 	}
 	if (wlen != 4 || memcmp(inner, "disk", 4) != 0)
-		return perr(ps, ps->line, "unknown section [%s]", show(inner, sh));
+		return perr(ps, ps->line, "unknown section [%s]", cfg_show(inner, sh));
 	if (!*arg)
 		return perr(ps, ps->line, "[disk] needs a name, e.g. [disk data0]");
-	if (!valid_name(arg))
-		return perr(ps, ps->line, "invalid disk name '%s' (" NAME_CHARS ")", show(arg, sh));
+	if (!cfg_valid_name(arg))
+		return perr(ps, ps->line, "invalid disk name '%s' (" CFG_NAME_CHARS ")", cfg_show(arg, sh));
 	dup = find_disk(ps->c, ps->c->n_disks, arg);
 	if (dup && dup->line)
 		return perr(ps, ps->line, "duplicate disk '%s' (first defined at line %d)", arg, dup->line);
@@ -674,7 +678,7 @@ static int parse_value(const struct parser *ps, const char *key, char *raw, char
 {
 	char *v = raw;
 
-	while (is_space(*v))
+	while (cfg_is_space(*v))
 		v++;
 	if (*v == '"') {
 		char *src = v + 1, *dst = v;
@@ -693,19 +697,19 @@ static int parse_value(const struct parser *ps, const char *key, char *raw, char
 		return 0;
 	}
 	for (char *q = v; *q; q++) {
-		if ((*q == '#' || *q == ';') && (q == v || is_space(q[-1]))) {
+		if ((*q == '#' || *q == ';') && (q == v || cfg_is_space(q[-1]))) {
 			*q = '\0';
 			break;
 		}
 	}
-	*out = trim(v);
+	*out = cfg_trim(v);
 	return 0;
 }
 
 static int parse_line(struct parser *ps, char *line)
 {
-	char sh[SHOW_BUF], why[WHY_BUF];
-	char *s = trim(line), *eq, *key, *value = NULL;
+	char sh[CFG_SHOW_BUF], why[CFG_WHY_BUF];
+	char *s = cfg_trim(line), *eq, *key, *value = NULL;
 	const struct key_def *k;
 	int *seen;
 
@@ -717,7 +721,7 @@ static int parse_line(struct parser *ps, char *line)
 	if (!eq)
 		return perr(ps, ps->line, "expected 'key = value'");
 	*eq = '\0';
-	key = trim(s);
+	key = cfg_trim(s);
 	if (!*key)
 		return perr(ps, ps->line, "expected 'key = value'");
 	if (ps->sec == SEC_NONE)
@@ -726,9 +730,11 @@ static int parse_line(struct parser *ps, char *line)
 		return -1;
 	k = find_key(key);
 	if (!k && ps->sec == SEC_DISK)
-		return perr(ps, ps->line, "unknown key '%s' in [disk %s]", show(key, sh), ps->disk->name);
+		return perr(ps, ps->line, "unknown key '%s' in [disk %s]", cfg_show(key, sh),
+			    ps->disk->name);
 	if (!k)
-		return perr(ps, ps->line, "unknown key '%s' in %s", show(key, sh), section_names[ps->sec]);
+		return perr(ps, ps->line, "unknown key '%s' in %s", cfg_show(key, sh),
+			    section_names[ps->sec]);
 	if (k->sec != ps->sec)
 		return perr(ps, ps->line, "key '%s' belongs in %s, not in %s", key,
 			    section_names[k->sec],
@@ -740,6 +746,8 @@ static int parse_line(struct parser *ps, char *line)
 		return perr(ps, ps->line, "duplicate key '%s' (first set at line %d)", key, *seen);
 	if (k->set(ps->c, ps->disk, key, value, why, sizeof(why)) < 0)
 		return perr(ps, ps->line, "%s", why);
+	if (k->set == set_prio)  /* mp_conf_validate blames a rule that names nothing at its line */
+		ps->disk->prios[ps->disk->n_prios - 1].line = ps->line;
 	*seen = ps->line;
 	return 0;
 }
@@ -894,60 +902,60 @@ static int parse_url(const char *url, struct mp_conf_portal *portal, char *targe
 {
 	static const char scheme[] = "iscsi://";
 	static const char form[] = "expected iscsi://HOST[:PORT]/IQN[/LUN]";
-	char sh[SHOW_BUF], problem[WHY_BUF], authority[URL_MAX_BYTES + 1], tgt[URL_MAX_BYTES + 1];
+	char sh[CFG_SHOW_BUF], problem[CFG_WHY_BUF], authority[URL_MAX_BYTES + 1], tgt[URL_MAX_BYTES + 1];
 	const char *rest, *slash, *lun_s;
 	size_t alen, tlen;
 
 	if (strlen(url) > URL_MAX_BYTES)
-		return fail(why, n, "URL is longer than %d bytes", URL_MAX_BYTES);
+		return cfg_fail(why, n, "URL is longer than %d bytes", URL_MAX_BYTES);
 	for (const char *p = url; *p; p++)
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-			return fail(why, n, "contains a space or control character");
+			return cfg_fail(why, n, "contains a space or control character");
 	if (strncmp(url, scheme, sizeof(scheme) - 1) != 0)
-		return fail(why, n, "not an iscsi:// URL (%s)", form);
+		return cfg_fail(why, n, "not an iscsi:// URL (%s)", form);
 	rest = url + sizeof(scheme) - 1;
 	slash = strchr(rest, '/');
 	alen = slash ? (size_t)(slash - rest) : strlen(rest);
 	memcpy(authority, rest, alen);
 	authority[alen] = '\0';
 	if (strchr(authority, '@'))
-		return fail(why, n, "user names and passwords in the URL are not supported");
-	if (parse_portal(authority, portal, problem, sizeof(problem)) < 0)
-		return fail(why, n, "%s", problem);
+		return cfg_fail(why, n, "user names and passwords in the URL are not supported");
+	if (cfg_parse_portal(authority, portal, problem, sizeof(problem)) < 0)
+		return cfg_fail(why, n, "%s", problem);
 	if (!slash || !slash[1])
-		return fail(why, n, "missing target IQN (%s)", form);
+		return cfg_fail(why, n, "missing target IQN (%s)", form);
 	rest = slash + 1;
 	slash = strchr(rest, '/');
 	tlen = slash ? (size_t)(slash - rest) : strlen(rest);
 	memcpy(tgt, rest, tlen);
 	tgt[tlen] = '\0';
 	if (tlen == 0)
-		return fail(why, n, "missing target IQN (%s)", form);
-	if (check_iscsi_name("target", tgt, why, n) < 0)
+		return cfg_fail(why, n, "missing target IQN (%s)", form);
+	if (cfg_check_iscsi_name("target", tgt, why, n) < 0)
 		return -1;
 	if (tlen >= MP_CONF_IQN_MAX)  /* check_iscsi_name said so already; keep the copy obviously safe */
-		return fail(why, n, "target is too long");
+		return cfg_fail(why, n, "target is too long");
 	memcpy(target, tgt, tlen + 1);
 	*lun = 0;
 	lun_s = slash ? slash + 1 : "";
 	if (strchr(lun_s, '/'))
-		return fail(why, n, "unexpected '%s' after the LUN", show(strchr(lun_s, '/'), sh));
+		return cfg_fail(why, n, "unexpected '%s' after the LUN", cfg_show(strchr(lun_s, '/'), sh));
 	if (!*lun_s)
 		return 0;
-	switch (parse_uint(lun_s, 0, LUN_MAX, lun)) {
-	case NUM_OK:
+	switch (cfg_parse_uint(lun_s, 0, LUN_MAX, lun)) {
+	case CFG_NUM_OK:
 		return 0;
-	case NUM_NOT_NUMBER:
-		return fail(why, n, "LUN '%s' is not a number", show(lun_s, sh));
-	case NUM_RANGE:
+	case CFG_NUM_NOT_NUMBER:
+		return cfg_fail(why, n, "LUN '%s' is not a number", cfg_show(lun_s, sh));
+	case CFG_NUM_RANGE:
 		break;
 	}
-	return fail(why, n, "LUN '%s' is out of range (0-%d)", show(lun_s, sh), LUN_MAX);
+	return cfg_fail(why, n, "LUN '%s' is out of range (0-%d)", cfg_show(lun_s, sh), LUN_MAX);
 }
 
 int mp_conf_add_url(struct mp_conf *c, const char *url, char *err, size_t errlen)
 {
-	char sh[SHOW_BUF], why[WHY_BUF], target[MP_CONF_IQN_MAX], name[MP_CONF_NAME_MAX];
+	char sh[CFG_SHOW_BUF], why[CFG_WHY_BUF], target[MP_CONF_IQN_MAX], name[MP_CONF_NAME_MAX];
 	struct mp_conf_portal portal;
 	struct mp_conf_disk *d = NULL;
 	uint32_t lun;
@@ -961,7 +969,7 @@ int mp_conf_add_url(struct mp_conf *c, const char *url, char *err, size_t errlen
 			continue;
 		if (o->line) {
 			snprintf(why, sizeof(why), "target and LUN are already [disk %s] (%s:%d)",
-				 o->name, show(c->file, sh), o->line);
+				 o->name, cfg_show(c->file, sh), o->line);
 			goto fail;
 		}
 		d = o;
@@ -975,7 +983,7 @@ int mp_conf_add_url(struct mp_conf *c, const char *url, char *err, size_t errlen
 			goto fail;
 		}
 		for (size_t i = 0; i < d->n_portals; i++) {
-			if (same_portal(&d->portals[i], &portal)) {
+			if (cfg_same_portal(&d->portals[i], &portal)) {
 				snprintf(why, sizeof(why), "portal is already a path of %s", d->name);
 				goto fail;
 			}
@@ -999,6 +1007,6 @@ int mp_conf_add_url(struct mp_conf *c, const char *url, char *err, size_t errlen
 	d->n_portals = 1;
 	return 0;
 fail:
-	snprintf(err, errlen, "'%s': %s", show(url, sh), why);
+	snprintf(err, errlen, "'%s': %s", cfg_show(url, sh), why);
 	return -1;
 }

@@ -6,15 +6,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mpath/lu.h"   /* enum mp_failback */
+
 #define MP_CONF_MAX_PORTALS 16
 #define MP_CONF_MAX_IFACES  16
 #define MP_CONF_NAME_MAX    64
 #define MP_CONF_IQN_MAX     224   /* RFC 7143: iSCSI names are at most 223 bytes */
 #define MP_CONF_MAX_DISKS   1024  /* bounds the memory a hostile or broken config can take */
+#define MP_CONF_MAX_PRIOS   16
+#define MP_CONF_PRIO_DEFAULT 50   /* priority of a path that no prio rule names */
 
 struct mp_conf_portal {
 	char host[256];       /* IPv4, [IPv6] without brackets, or a host name */
 	uint16_t port;        /* default 3260 */
+};
+
+/* prio = TARGET N: paths through interface TARGET, or to portal TARGET, get priority N. */
+struct mp_conf_prio {
+	char target[264];     /* as written: an interface name, HOST[:PORT] or [IPv6][:PORT] */
+	int32_t prio;         /* 0-1000; higher is preferred */
+	int line;             /* line of the prio key */
 };
 
 struct mp_conf_disk {
@@ -28,6 +39,30 @@ struct mp_conf_disk {
 	char export_name[MP_CONF_NAME_MAX]; /* NBD export name; default = name */
 	int32_t no_path_retry_s;            /* -1 queue forever, 0 fail at once, N s; default 30 */
 	uint32_t max_retries;               /* re-issues per command; default 5 */
+	/* SendTargets portals; the target's portals they report become paths too. */
+	struct mp_conf_portal discovery[MP_CONF_MAX_PORTALS];
+	size_t n_discovery;
+	/* Path selection within a path group. */
+	char selector[16];                  /* "service-time" (default), "queue-length", "round-robin" */
+	uint32_t rr_min_io;                 /* commands per path, round-robin only; 1-100000, default 1 */
+	/* Path groups: paths of equal priority; I/O goes to the highest group with a usable path. */
+	struct mp_conf_prio prios[MP_CONF_MAX_PRIOS]; /* resolve with mp_conf_path_prio() */
+	size_t n_prios;
+	enum mp_failback failback;          /* default MP_FAILBACK_IMMEDIATE */
+	uint32_t failback_delay_s;          /* MP_FAILBACK_DEFERRED only: 1-3600 s; else 0 */
+	/* Timers, all in milliseconds. */
+	uint32_t noop_interval_ms;          /* NOP-Out ping period; 0 = none; default 500 */
+	uint32_t noop_timeout_ms;           /* NOP-In wait before the path is failed; default 1000 */
+	uint32_t command_timeout_ms;        /* per-command deadline; 0 = none; default 10000 */
+	uint32_t login_timeout_ms;          /* connect + login + attach deadline; default 3000 */
+	uint32_t reconnect_max_ms;          /* reconnect backoff ceiling; default 1000 */
+	/* Marginal-path damping (the window and hold are whole seconds, kept in ms). */
+	uint32_t marginal_flaps;            /* failures within the window that make a path
+					       marginal; 0 = off; default 3 */
+	uint32_t marginal_window_ms;        /* default 60000 */
+	uint32_t marginal_hold_ms;          /* how long a marginal path is kept out; default 30000 */
+	uint32_t marginal_latency_factor;   /* latency above N x the group's best = marginal;
+					       0 = off; default 20 */
 	int line;                           /* line of the [disk] header, 0 for URLs */
 };
 
@@ -66,9 +101,17 @@ int mp_conf_add_url(struct mp_conf *c, const char *url, char *err, size_t errlen
 int mp_conf_set(struct mp_conf *c, const char *section, const char *key, const char *value,
 		char *err, size_t errlen);
 /*
- * Checks after all sources were read: at least one disk, each with target and portal,
- * unique names and exports, no two disks for one target+LUN. Errors as mp_conf_parse.
+ * Checks after all sources were read: at least one disk, each with target and a portal or
+ * discovery portal, prio rules that name an interface or portal of their disk, unique
+ * names and exports, no two disks for one target+LUN. Errors as mp_conf_parse.
  */
 int mp_conf_validate(const struct mp_conf *c, char *err, size_t errlen);
+/*
+ * Priority of the path through interface iface (NULL or "" if the disk lists none) to
+ * portal (listed or discovered): the first prio rule, in file order, that names the
+ * interface or the portal; MP_CONF_PRIO_DEFAULT if none does.
+ */
+int32_t mp_conf_path_prio(const struct mp_conf_disk *d, const char *iface,
+			  const struct mp_conf_portal *portal);
 
 #endif

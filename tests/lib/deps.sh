@@ -5,7 +5,7 @@ set -euo pipefail
 PKGS=(
     # build
     build-essential pkg-config libiscsi-dev libev-dev libnl-3-dev libnl-route-3-dev
-    libnl-genl-3-dev libssl-dev libcriterion-dev
+    libnl-genl-3-dev libssl-dev libcriterion-dev libjson-c-dev jq
     # iSCSI peer and tools
     tgt libiscsi-bin
     # NBD clients and benchmarks

@@ -24,6 +24,7 @@ struct fake_clock {
 };
 
 static uint64_t fake_now(void *ctx) { return ((struct fake_clock *)ctx)->now; }
+static uint64_t fake_now_us(void *ctx) { return ((struct fake_clock *)ctx)->now * 1000; }
 
 static struct mp_timer *fake_timer_new(void *ctx, mp_timer_fn *fn, void *arg)
 {
@@ -61,6 +62,7 @@ static void fake_timer_free(struct mp_timer *t)
 
 static const struct mp_clock_ops fake_clock_ops = {
 	.now_ms = fake_now,
+	.now_us = fake_now_us,
 	.timer_new = fake_timer_new,
 	.timer_arm = fake_timer_arm,
 	.timer_cancel = fake_timer_cancel,

@@ -1,5 +1,6 @@
 /* Unit tests for tools/config.c: valid files, every error message word for word, iscsi:// URLs. */
 #include <criterion/criterion.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,8 +134,235 @@ Test(config, defaults)
 	cr_expect_eq(d->no_path_retry_s, 30);
 	cr_expect_eq(d->max_retries, 5);
 	cr_expect_eq(d->line, 1);
+	cr_expect_eq(d->n_discovery, 0);
+	cr_expect_str_eq(d->selector, "service-time");
+	cr_expect_eq(d->rr_min_io, 1);
+	cr_expect_eq(d->n_prios, 0);
+	cr_expect_eq(d->failback, MP_FAILBACK_IMMEDIATE);
+	cr_expect_eq(d->failback_delay_s, 0);
+	cr_expect_eq(d->noop_interval_ms, 500);
+	cr_expect_eq(d->noop_timeout_ms, 1000);
+	cr_expect_eq(d->command_timeout_ms, 10000);
+	cr_expect_eq(d->login_timeout_ms, 3000);
+	cr_expect_eq(d->reconnect_max_ms, 1000);
+	cr_expect_eq(d->marginal_flaps, 3);
+	cr_expect_eq(d->marginal_window_ms, 60000);
+	cr_expect_eq(d->marginal_hold_ms, 30000);
+	cr_expect_eq(d->marginal_latency_factor, 20);
 	cr_expect_eq(c.log_level, MP_LOG_INFO);
 	cr_expect_str_eq(c.nbd_listen, "unix:/run/mpiscsi/nbd.sock");
+	mp_conf_free(&c);
+}
+
+Test(config, multipath_keys)
+{
+	static const char text[] =
+		"[disk data0]\n"
+		"target = " IQN "\n"
+		"prio = veth1 80\n"                    /* line 3: before the interface it names */
+		"prio = 198.18.2.2:3261 1000\n"
+		"prio = [2001:DB8::2]:3260 0\n"       /* portal written another way */
+		"portal = 198.18.1.2\n"
+		"portal = 198.18.2.2:3261\n"
+		"portal = [2001:db8::2]\n"
+		"interface = veth1\n"
+		"interface = veth2\n"
+		"discovery = 198.18.9.2\n"
+		"discovery = [2001:db8::9]:3261\n"
+		"discovery = 198.18.1.2\n"            /* may also be a portal */
+		"selector = round-robin\n"
+		"rr_min_io = 100000\n"
+		"failback = 3600\n"
+		"noop_interval = 0\n"
+		"noop_timeout = 100ms\n"
+		"command_timeout = 0\n"
+		"login_timeout = 0.5\n"
+		"reconnect_max = 600s\n"
+		"marginal_flaps = 0\n"
+		"marginal_window = 3600\n"
+		"marginal_hold = 1000ms\n"
+		"marginal_latency_factor = 1000\n"
+		"[disk data1]\n"
+		"target = " IQN "\n"
+		"lun = 1\n"
+		"discovery = target.example:3262\n"   /* discovery only, no portal */
+		"selector = queue-length\n"
+		"rr_min_io = 7\n"                      /* accepted, ignored without round-robin */
+		"failback = manual\n"
+		"marginal_flaps = 1000\n"
+		"marginal_latency_factor = 0\n"
+		"[disk data2]\n"
+		"target = " IQN "\n"
+		"lun = 2\n"
+		"portal = 198.18.1.2\n"
+		"failback = followover\n"
+		"selector = service-time\n"
+		"[disk data3]\n"
+		"target = " IQN "\n"
+		"lun = 3\n"
+		"portal = 198.18.1.2\n"
+		"failback = 1\n"
+		"prio = 198.18.1.2 1\n"
+		"[disk data4]\n"
+		"target = " IQN "\n"
+		"lun = 4\n"
+		"portal = 198.18.1.2\n"
+		"failback = immediate\n";
+	struct mp_conf c;
+	char err[512] = "";
+	const struct mp_conf_disk *d;
+
+	mp_conf_init(&c);
+	cr_assert_eq(parse(&c, text, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.n_disks, 5);
+
+	d = &c.disks[0];
+	cr_assert_eq(d->n_prios, 3);
+	cr_expect_str_eq(d->prios[0].target, "veth1");
+	cr_expect_eq(d->prios[0].prio, 80);
+	cr_expect_eq(d->prios[0].line, 3);
+	cr_expect_str_eq(d->prios[1].target, "198.18.2.2:3261");
+	cr_expect_eq(d->prios[1].prio, 1000);
+	cr_expect_eq(d->prios[1].line, 4);
+	cr_expect_str_eq(d->prios[2].target, "[2001:DB8::2]:3260");
+	cr_expect_eq(d->prios[2].prio, 0);
+	cr_expect_eq(d->prios[2].line, 5);
+	cr_assert_eq(d->n_discovery, 3);
+	cr_expect_str_eq(d->discovery[0].host, "198.18.9.2");
+	cr_expect_eq(d->discovery[0].port, 3260);
+	cr_expect_str_eq(d->discovery[1].host, "2001:db8::9");
+	cr_expect_eq(d->discovery[1].port, 3261);
+	cr_expect_str_eq(d->discovery[2].host, "198.18.1.2");
+	cr_expect_eq(d->n_portals, 3);
+	cr_expect_str_eq(d->selector, "round-robin");
+	cr_expect_eq(d->rr_min_io, 100000);
+	cr_expect_eq(d->failback, MP_FAILBACK_DEFERRED);
+	cr_expect_eq(d->failback_delay_s, 3600);
+	cr_expect_eq(d->noop_interval_ms, 0);
+	cr_expect_eq(d->noop_timeout_ms, 100);
+	cr_expect_eq(d->command_timeout_ms, 0);
+	cr_expect_eq(d->login_timeout_ms, 500);
+	cr_expect_eq(d->reconnect_max_ms, 600000);
+	cr_expect_eq(d->marginal_flaps, 0);
+	cr_expect_eq(d->marginal_window_ms, 3600000);
+	cr_expect_eq(d->marginal_hold_ms, 1000);
+	cr_expect_eq(d->marginal_latency_factor, 1000);
+
+	d = &c.disks[1];
+	cr_expect_eq(d->n_portals, 0);
+	cr_assert_eq(d->n_discovery, 1);
+	cr_expect_str_eq(d->discovery[0].host, "target.example");
+	cr_expect_eq(d->discovery[0].port, 3262);
+	cr_expect_str_eq(d->selector, "queue-length");
+	cr_expect_eq(d->rr_min_io, 7);
+	cr_expect_eq(d->failback, MP_FAILBACK_MANUAL);
+	cr_expect_eq(d->failback_delay_s, 0);
+	cr_expect_eq(d->marginal_flaps, 1000);
+	cr_expect_eq(d->marginal_latency_factor, 0);
+	/* Untouched keys keep their defaults. */
+	cr_expect_eq(d->noop_interval_ms, 500);
+	cr_expect_eq(d->marginal_window_ms, 60000);
+
+	cr_expect_eq(c.disks[2].failback, MP_FAILBACK_FOLLOWOVER);
+	cr_expect_str_eq(c.disks[2].selector, "service-time");
+	cr_expect_eq(c.disks[3].failback, MP_FAILBACK_DEFERRED);
+	cr_expect_eq(c.disks[3].failback_delay_s, 1);
+	cr_expect_eq(c.disks[3].prios[0].prio, 1);
+	cr_expect_eq(c.disks[4].failback, MP_FAILBACK_IMMEDIATE);
+	cr_expect_eq(mp_conf_validate(&c, err, sizeof(err)), 0, "%s", err);
+	mp_conf_free(&c);
+}
+
+struct time_case {
+	const char *key;
+	const char *value;
+	size_t field;       /* offsetof the uint32_t in struct mp_conf_disk */
+	uint32_t ms;
+};
+
+#define T(k, v, ms) { #k, v, offsetof(struct mp_conf_disk, k##_ms), ms }
+static const struct time_case good_times[] = {
+	T(noop_interval, "0", 0), T(noop_interval, "0ms", 0), T(noop_interval, "0s", 0),
+	T(noop_interval, "0.000", 0), T(noop_interval, "100ms", 100), T(noop_interval, "0.1", 100),
+	T(noop_interval, "1.5", 1500), T(noop_interval, "1.5s", 1500), T(noop_interval, "1.25", 1250),
+	T(noop_interval, "1.005", 1005), T(noop_interval, "2", 2000), T(noop_interval, "2s", 2000),
+	T(noop_interval, "007", 7000), T(noop_interval, "1.000", 1000), T(noop_interval, "3600", 3600000),
+	T(noop_interval, "3600s", 3600000), T(noop_interval, "3600000ms", 3600000),
+	T(noop_interval, "3600.000", 3600000),
+	T(noop_timeout, "100ms", 100), T(noop_timeout, "0.100", 100), T(noop_timeout, "3600", 3600000),
+	T(command_timeout, "0", 0), T(command_timeout, "500ms", 500), T(command_timeout, "0.5", 500),
+	T(command_timeout, "30", 30000), T(command_timeout, "3600s", 3600000),
+	T(login_timeout, "500ms", 500), T(login_timeout, "0.5s", 500), T(login_timeout, "3600", 3600000),
+	T(reconnect_max, "100ms", 100), T(reconnect_max, "0.1", 100), T(reconnect_max, "600", 600000),
+	T(reconnect_max, "600000ms", 600000),
+	T(marginal_window, "1", 1000), T(marginal_window, "1000ms", 1000), T(marginal_window, "2.000", 2000),
+	T(marginal_window, "3600s", 3600000),
+	T(marginal_hold, "1s", 1000), T(marginal_hold, "3600", 3600000), T(marginal_hold, "5000ms", 5000),
+};
+#undef T
+
+Test(config, time_values)
+{
+	for (size_t i = 0; i < MP_ARRAY_SIZE(good_times); i++) {
+		const struct time_case *t = &good_times[i];
+		struct mp_conf c;
+		char err[512] = "", text[256];
+		uint32_t got;
+
+		snprintf(text, sizeof(text), "[disk d]\ntarget = " IQN "\nportal = 198.18.1.2\n%s = %s\n",
+			 t->key, t->value);
+		mp_conf_init(&c);
+		cr_assert_eq(parse(&c, text, err, sizeof(err)), 0, "%s = %s: %s", t->key, t->value, err);
+		memcpy(&got, (const char *)&c.disks[0] + t->field, sizeof(got));
+		cr_expect_eq(got, t->ms, "%s = %s: got %u ms, expected %u", t->key, t->value, got, t->ms);
+		mp_conf_free(&c);
+	}
+}
+
+Test(config, path_prio)
+{
+	static const char text[] =
+		"[disk data0]\n"
+		"target = " IQN "\n"
+		"portal = 198.18.1.2\n"
+		"portal = 198.18.2.2:3261\n"
+		"portal = [2001:db8::2]\n"
+		"interface = veth1\n"
+		"interface = veth2\n"
+		"prio = veth1 80\n"
+		"prio = 198.18.2.2:3261 10\n"
+		"prio = [2001:DB8::2]:3260 0\n"
+		"[disk data1]\n"
+		"target = " IQN "\n"
+		"lun = 1\n"
+		"portal = 198.18.1.2\n"
+		"interface = veth1\n"
+		"prio = 198.18.1.2:3260 20\n"        /* a portal rule first: it wins over veth1 */
+		"prio = veth1 90\n";
+	struct mp_conf_portal p1 = { "198.18.1.2", 3260 }, p2 = { "198.18.2.2", 3261 };
+	struct mp_conf_portal p2_other_port = { "198.18.2.2", 3260 }, p6 = { "2001:db8::2", 3260 };
+	struct mp_conf_portal found = { "198.18.7.7", 3260 };  /* one that discovery added */
+	struct mp_conf c;
+	char err[512] = "";
+	const struct mp_conf_disk *d;
+
+	mp_conf_init(&c);
+	cr_assert_eq(parse(&c, text, err, sizeof(err)), 0, "%s", err);
+	d = &c.disks[0];
+	cr_expect_eq(mp_conf_path_prio(d, "veth1", &p1), 80);
+	cr_expect_eq(mp_conf_path_prio(d, "veth2", &p1), MP_CONF_PRIO_DEFAULT);
+	cr_expect_eq(mp_conf_path_prio(d, "veth2", &p2), 10);
+	cr_expect_eq(mp_conf_path_prio(d, "veth2", &p2_other_port), 50);
+	cr_expect_eq(mp_conf_path_prio(d, "veth1", &p2), 80);  /* the first rule that matches */
+	cr_expect_eq(mp_conf_path_prio(d, "veth2", &p6), 0);
+	cr_expect_eq(mp_conf_path_prio(d, NULL, &p6), 0);
+	cr_expect_eq(mp_conf_path_prio(d, "", &p1), 50);
+	cr_expect_eq(mp_conf_path_prio(d, NULL, &found), 50);
+	cr_expect_eq(mp_conf_path_prio(d, "veth1", &found), 80);
+	d = &c.disks[1];
+	cr_expect_eq(mp_conf_path_prio(d, "veth1", &p1), 20);
+	cr_expect_eq(mp_conf_path_prio(d, "veth1", &found), 90);
+	cr_expect_eq(mp_conf_path_prio(d, NULL, &p2), 50);
 	mp_conf_free(&c);
 }
 
@@ -339,7 +567,7 @@ static const struct err_case err_cases[] = {
 	/* whole-disk checks: on the [disk] header line, also when another section follows */
 	{ "\n[disk data0]\nportal = 198.18.1.2\n", "t.conf:2: [disk data0] has no target" },
 	{ "[disk data0]\ntarget = " IQN "\n[global]\nlog_level = info\n",
-	  "t.conf:1: [disk data0] has no portal (at least one is required)" },
+	  "t.conf:1: [disk data0] has no portal or discovery (at least one is required)" },
 	{ "[disk data0]\n[disk data1]\n", "t.conf:1: [disk data0] has no target" },
 	{ DISKP "[disk data1]\ntarget = " IQN "\nportal = 198.18.2.2\n",
 	  "t.conf:4: [disk data1] has the same target and lun as [disk data0]" },
@@ -348,6 +576,148 @@ static const struct err_case err_cases[] = {
 	  "t.conf:7: export 'data0' of [disk data1] is already used by [disk data0]" },
 	{ DISKP "export = data1\n[disk data1]\ntarget = " IQN "\nlun = 1\nportal = 198.18.1.2\n",
 	  "t.conf:5: export 'data1' of [disk data1] is already used by [disk data0]" },
+	/* discovery: the portal syntax and limits, with its own key name */
+	{ DISK "discovery = 2001:db8::1\n",
+	  "t.conf:3: discovery: '2001:db8::1': an IPv6 address needs brackets, e.g. [2001:db8::1]:3260" },
+	{ DISK "discovery = 198.18.1.2:0\n",
+	  "t.conf:3: discovery: '198.18.1.2:0': port '0' is out of range (1-65535)" },
+	{ DISK "discovery = [2001:db8::1\n",
+	  "t.conf:3: discovery: '[2001:db8::1': missing ']' after the IPv6 address" },
+	{ DISK "discovery = 198.18.1.2\ndiscovery = 198.18.1.2:3260\n",
+	  "t.conf:4: discovery: '198.18.1.2:3260' is listed twice" },
+	{ DISK "discovery=198.18.1.1\ndiscovery=198.18.1.2\ndiscovery=198.18.1.3\n"
+	  "discovery=198.18.1.4\ndiscovery=198.18.1.5\ndiscovery=198.18.1.6\ndiscovery=198.18.1.7\n"
+	  "discovery=198.18.1.8\ndiscovery=198.18.1.9\ndiscovery=198.18.1.10\ndiscovery=198.18.1.11\n"
+	  "discovery=198.18.1.12\ndiscovery=198.18.1.13\ndiscovery=198.18.1.14\n"
+	  "discovery=198.18.1.15\ndiscovery=198.18.1.16\ndiscovery=198.18.1.17\n",
+	  "t.conf:19: too many discovery portals (max 16)" },
+	/* selector, rr_min_io */
+	{ DISKP "selector = rr\n",
+	  "t.conf:4: selector: 'rr' is not one of service-time, queue-length, round-robin" },
+	{ DISKP "selector = Round-Robin\n",
+	  "t.conf:4: selector: 'Round-Robin' is not one of service-time, queue-length, round-robin" },
+	{ DISKP "selector = round-robin\nselector = queue-length\n",
+	  "t.conf:5: duplicate key 'selector' (first set at line 4)" },
+	{ "[global]\nselector = round-robin\n",
+	  "t.conf:2: key 'selector' belongs in [disk NAME], not in [global]" },
+	{ DISKP "rr_min_io = 0\n", "t.conf:4: rr_min_io: '0' is out of range (1-100000)" },
+	{ DISKP "rr_min_io = 100001\n", "t.conf:4: rr_min_io: '100001' is out of range (1-100000)" },
+	{ DISKP "rr_min_io = 1k\n", "t.conf:4: rr_min_io: '1k' is not a number" },
+	/* failback */
+	{ DISKP "failback = soon\n",
+	  "t.conf:4: failback: 'soon' is not 'immediate', 'manual', 'followover' or a number of seconds" },
+	{ DISKP "failback = 30s\n",
+	  "t.conf:4: failback: '30s' is not 'immediate', 'manual', 'followover' or a number of seconds" },
+	{ DISKP "failback = Manual\n",
+	  "t.conf:4: failback: 'Manual' is not 'immediate', 'manual', 'followover' or a number of seconds" },
+	{ DISKP "failback = 0\n",
+	  "t.conf:4: failback: '0' is out of range (1-3600 seconds; or 'immediate', 'manual', 'followover')" },
+	{ DISKP "failback = 3601\n",
+	  "t.conf:4: failback: '3601' is out of range (1-3600 seconds; or 'immediate', 'manual', 'followover')" },
+	{ DISKP "failback = manual\nfailback = 10\n",
+	  "t.conf:5: duplicate key 'failback' (first set at line 4)" },
+	/* times: syntax */
+	{ DISKP "noop_timeout = 5x\n", "t.conf:4: noop_timeout: '5x' is not a time (use e.g. 2, 1.5, 500ms)" },
+	{ DISKP "noop_timeout = 1.5ms\n",
+	  "t.conf:4: noop_timeout: '1.5ms' is not a time (use e.g. 2, 1.5, 500ms)" },
+	{ DISKP "noop_timeout = .5\n", "t.conf:4: noop_timeout: '.5' is not a time (use e.g. 2, 1.5, 500ms)" },
+	{ DISKP "noop_timeout = 1.\n", "t.conf:4: noop_timeout: '1.' is not a time (use e.g. 2, 1.5, 500ms)" },
+	{ DISKP "noop_timeout = 1.s\n", "t.conf:4: noop_timeout: '1.s' is not a time (use e.g. 2, 1.5, 500ms)" },
+	{ DISKP "noop_timeout = -1\n", "t.conf:4: noop_timeout: '-1' is not a time (use e.g. 2, 1.5, 500ms)" },
+	{ DISKP "noop_timeout = 1 s\n", "t.conf:4: noop_timeout: '1 s' is not a time (use e.g. 2, 1.5, 500ms)" },
+	{ DISKP "noop_timeout = 1S\n", "t.conf:4: noop_timeout: '1S' is not a time (use e.g. 2, 1.5, 500ms)" },
+	{ DISKP "noop_timeout = 1m\n", "t.conf:4: noop_timeout: '1m' is not a time (use e.g. 2, 1.5, 500ms)" },
+	{ DISKP "noop_timeout = 1.2.3\n",
+	  "t.conf:4: noop_timeout: '1.2.3' is not a time (use e.g. 2, 1.5, 500ms)" },
+	{ DISKP "noop_timeout = 1.2345\n",
+	  "t.conf:4: noop_timeout: '1.2345' has more than 3 decimals (the resolution is 1 ms)" },
+	{ DISKP "noop_timeout = 1.0000s\n",
+	  "t.conf:4: noop_timeout: '1.0000s' has more than 3 decimals (the resolution is 1 ms)" },
+	/* times: ranges, one key each */
+	{ DISKP "noop_timeout = 99ms\n", "t.conf:4: noop_timeout: '99ms' is out of range (100ms-3600s)" },
+	{ DISKP "noop_timeout = 0\n", "t.conf:4: noop_timeout: '0' is out of range (100ms-3600s)" },
+	{ DISKP "noop_timeout = 3600.001\n",
+	  "t.conf:4: noop_timeout: '3600.001' is out of range (100ms-3600s)" },
+	{ DISKP "noop_timeout = 99999999999999999999\n",
+	  "t.conf:4: noop_timeout: '99999999999999999999' is out of range (100ms-3600s)" },
+	{ DISKP "noop_timeout = 99999999999999999999ms\n",
+	  "t.conf:4: noop_timeout: '99999999999999999999ms' is out of range (100ms-3600s)" },
+	{ DISKP "noop_interval = 0.05\n",
+	  "t.conf:4: noop_interval: '0.05' is out of range (0 or 100ms-3600s)" },
+	{ DISKP "noop_interval = 3601\n",
+	  "t.conf:4: noop_interval: '3601' is out of range (0 or 100ms-3600s)" },
+	{ DISKP "noop_interval = 1x\n",
+	  "t.conf:4: noop_interval: '1x' is not a time (use e.g. 2, 1.5, 500ms)" },
+	{ DISKP "command_timeout = 499ms\n",
+	  "t.conf:4: command_timeout: '499ms' is out of range (0 or 500ms-3600s)" },
+	{ DISKP "command_timeout = 3601s\n",
+	  "t.conf:4: command_timeout: '3601s' is out of range (0 or 500ms-3600s)" },
+	{ DISKP "command_timeout = none\n",
+	  "t.conf:4: command_timeout: 'none' is not a time (use e.g. 2, 1.5, 500ms)" },
+	{ DISKP "login_timeout = 0\n", "t.conf:4: login_timeout: '0' is out of range (500ms-3600s)" },
+	{ DISKP "login_timeout = 0.499\n", "t.conf:4: login_timeout: '0.499' is out of range (500ms-3600s)" },
+	{ DISKP "login_timeout = 3601\n", "t.conf:4: login_timeout: '3601' is out of range (500ms-3600s)" },
+	{ DISKP "login_timeout = 3 s\n",
+	  "t.conf:4: login_timeout: '3 s' is not a time (use e.g. 2, 1.5, 500ms)" },
+	{ DISKP "reconnect_max = 50ms\n", "t.conf:4: reconnect_max: '50ms' is out of range (100ms-600s)" },
+	{ DISKP "reconnect_max = 601\n", "t.conf:4: reconnect_max: '601' is out of range (100ms-600s)" },
+	{ DISKP "reconnect_max = 1h\n",
+	  "t.conf:4: reconnect_max: '1h' is not a time (use e.g. 2, 1.5, 500ms)" },
+	{ DISKP "noop_timeout = 2\nnoop_timeout = 3\n",
+	  "t.conf:5: duplicate key 'noop_timeout' (first set at line 4)" },
+	/* marginal-path damping */
+	{ DISKP "marginal_flaps = 1001\n", "t.conf:4: marginal_flaps: '1001' is out of range (0-1000)" },
+	{ DISKP "marginal_flaps = off\n", "t.conf:4: marginal_flaps: 'off' is not a number" },
+	{ DISKP "marginal_window = 0\n", "t.conf:4: marginal_window: '0' is out of range (1s-3600s)" },
+	{ DISKP "marginal_window = 3601\n", "t.conf:4: marginal_window: '3601' is out of range (1s-3600s)" },
+	{ DISKP "marginal_window = 1.5\n",
+	  "t.conf:4: marginal_window: '1.5' is not a whole number of seconds" },
+	{ DISKP "marginal_window = 1min\n",
+	  "t.conf:4: marginal_window: '1min' is not a time (use e.g. 2, 1.5, 500ms)" },
+	{ DISKP "marginal_hold = 1500ms\n",
+	  "t.conf:4: marginal_hold: '1500ms' is not a whole number of seconds" },
+	{ DISKP "marginal_hold = 999ms\n", "t.conf:4: marginal_hold: '999ms' is out of range (1s-3600s)" },
+	{ DISKP "marginal_hold = 3601s\n", "t.conf:4: marginal_hold: '3601s' is out of range (1s-3600s)" },
+	{ DISKP "marginal_hold = x\n", "t.conf:4: marginal_hold: 'x' is not a time (use e.g. 2, 1.5, 500ms)" },
+	{ DISKP "marginal_latency_factor = 1001\n",
+	  "t.conf:4: marginal_latency_factor: '1001' is out of range (0-1000)" },
+	{ DISKP "marginal_latency_factor = -1\n",
+	  "t.conf:4: marginal_latency_factor: '-1' is not a number" },
+	/* prio: the value */
+	{ DISKP "prio = veth1\n", "t.conf:4: prio: 'veth1' needs a target and a priority, e.g. veth1 80" },
+	{ DISKP "prio = veth1 x\n", "t.conf:4: prio: priority 'x' is not a number" },
+	{ DISKP "prio = veth1 -1\n", "t.conf:4: prio: priority '-1' is not a number" },
+	{ DISKP "prio = veth1 80 90\n", "t.conf:4: prio: priority '80 90' is not a number" },
+	{ DISKP "prio = veth1 1001\n", "t.conf:4: prio: priority '1001' is out of range (0-1000)" },
+	{ DISKP "prio = 2001:db8::1 80\n",
+	  "t.conf:4: prio: '2001:db8::1' is not an interface name or a portal (an IPv6 address needs "
+	  "brackets, e.g. [2001:db8::1]:3260)" },
+	{ DISKP "prio = a/b 80\n",
+	  "t.conf:4: prio: 'a/b' is not an interface name or a portal ('a/b' is not a valid host name or "
+	  "address)" },
+	{ DISKP "prio = 198.18.1.2:0 80\n",
+	  "t.conf:4: prio: '198.18.1.2:0' is not an interface name or a portal (port '0' is out of range "
+	  "(1-65535))" },
+	{ DISKP "prio = " LONG64 LONG64 LONG64 LONG64 LONG64 " 1\n",
+	  "t.conf:4: prio: the target is longer than 263 bytes" },
+	{ DISKP "interface = veth1\nprio = veth1 80\nprio = veth1 90\n",
+	  "t.conf:6: prio: 'veth1' is listed twice (first at line 5)" },
+	{ DISKP "prio = 198.18.1.2 80\nprio = 198.18.1.2:3260 90\n",
+	  "t.conf:5: prio: '198.18.1.2:3260' is listed twice (first at line 4)" },
+	{ DISKP "prio=i1 1\nprio=i2 1\nprio=i3 1\nprio=i4 1\nprio=i5 1\nprio=i6 1\nprio=i7 1\n"
+	  "prio=i8 1\nprio=i9 1\nprio=i10 1\nprio=i11 1\nprio=i12 1\nprio=i13 1\nprio=i14 1\n"
+	  "prio=i15 1\nprio=i16 1\nprio=i17 1\n",
+	  "t.conf:20: too many prio rules (max 16)" },
+	/* prio: the target must name an interface or portal of the disk, blamed at the prio line */
+	{ DISKP "interface = veth1\nprio = veth3 80\n",
+	  "t.conf:5: prio: 'veth3' is not an interface or portal of [disk data0]" },
+	{ DISKP "prio = 198.18.1.2:3261 80\n[disk data1]\ntarget = " IQN "\nlun = 1\nportal = 198.18.2.2\n",
+	  "t.conf:4: prio: '198.18.1.2:3261' is not an interface or portal of [disk data0]" },
+	{ DISK "discovery = 198.18.1.2\nprio = 198.18.1.2 80\n",
+	  "t.conf:4: prio: '198.18.1.2' is not an interface or portal of [disk data0]" },
+	/* a disk may have discovery instead of portal, but needs one of the two */
+	{ DISK "selector = round-robin\n",
+	  "t.conf:1: [disk data0] has no portal or discovery (at least one is required)" },
 	/* bytes: control characters are shown as '?', long values are cut */
 	{ DISKP "p\x01rtal = x\n", "t.conf:4: unknown key 'p?rtal' in [disk data0]" },
 	{ DISKP LONG64 LONG64 LONG64 " = 1\n",
@@ -513,6 +883,25 @@ Test(config, example_file_is_valid)
 	cr_expect_str_eq(c.disks[0].name, "data0");
 	cr_expect_eq(c.disks[0].n_portals, 2);
 	cr_expect_eq(c.disks[0].n_interfaces, 2);
+	/* data0 spells out the multipath keys, logs leaves them out: both must be the defaults. */
+	{
+		const struct mp_conf_disk *x = &c.disks[0], *y = &c.disks[1];
+
+		cr_expect_str_eq(x->selector, y->selector);
+		cr_expect_eq(x->rr_min_io, y->rr_min_io);
+		cr_expect_eq(x->failback, y->failback);
+		cr_expect_eq(x->noop_interval_ms, y->noop_interval_ms);
+		cr_expect_eq(x->noop_timeout_ms, y->noop_timeout_ms);
+		cr_expect_eq(x->command_timeout_ms, y->command_timeout_ms);
+		cr_expect_eq(x->login_timeout_ms, y->login_timeout_ms);
+		cr_expect_eq(x->reconnect_max_ms, y->reconnect_max_ms);
+		cr_expect_eq(x->marginal_flaps, y->marginal_flaps);
+		cr_expect_eq(x->marginal_window_ms, y->marginal_window_ms);
+		cr_expect_eq(x->marginal_hold_ms, y->marginal_hold_ms);
+		cr_expect_eq(x->marginal_latency_factor, y->marginal_latency_factor);
+		cr_expect_eq(x->n_prios, 0);
+		cr_expect_eq(x->n_discovery, 0);
+	}
 	mp_conf_free(&c);
 }
 
@@ -528,7 +917,34 @@ Test(config, validate_reports_file_line)
 	cr_expect_eq(mp_conf_validate(&c, err, sizeof(err)), 0, "%s", err);
 	c.disks[0].n_portals = 0;
 	cr_expect_eq(mp_conf_validate(&c, err, sizeof(err)), -1);
-	cr_expect_str_eq(err, "t.conf:2: [disk data0] has no portal (at least one is required)");
+	cr_expect_str_eq(err, "t.conf:2: [disk data0] has no portal or discovery (at least one is "
+			      "required)");
+	mp_conf_free(&c);
+}
+
+Test(config, validate_checks_prio_targets)
+{
+	struct mp_conf c;
+	char err[512] = "";
+
+	mp_conf_init(&c);
+	cr_assert_eq(parse(&c, DISKP "interface = veth1\n\nprio = veth1 80\nprio = 198.18.1.2 70\n",
+			   err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(mp_conf_validate(&c, err, sizeof(err)), 0, "%s", err);
+	/* The rule is blamed at its own line, not at the [disk] header. */
+	c.disks[0].n_interfaces = 0;
+	cr_expect_eq(mp_conf_validate(&c, err, sizeof(err)), -1);
+	cr_expect_str_eq(err, "t.conf:6: prio: 'veth1' is not an interface or portal of [disk data0]");
+	c.disks[0].n_interfaces = 1;
+	c.disks[0].portals[0].port = 3261;
+	cr_expect_eq(mp_conf_validate(&c, err, sizeof(err)), -1);
+	cr_expect_str_eq(err, "t.conf:7: prio: '198.18.1.2' is not an interface or portal of [disk data0]");
+	/* Discovery alone is enough for a disk. */
+	c.disks[0].portals[0].port = 3260;
+	c.disks[0].n_prios = 0;
+	c.disks[0].n_portals = 0;
+	c.disks[0].n_discovery = 1;
+	cr_expect_eq(mp_conf_validate(&c, err, sizeof(err)), 0, "%s", err);
 	mp_conf_free(&c);
 }
 
@@ -606,6 +1022,14 @@ Test(config, url_good)
 		cr_expect_eq(d->portals[0].port, t->port, "%s", t->url);
 		cr_expect_eq(d->no_path_retry_s, 30, "%s", t->url);
 		cr_expect_eq(d->max_retries, 5, "%s", t->url);
+		/* URL disks take the multipath defaults. */
+		cr_expect_str_eq(d->selector, "service-time", "%s", t->url);
+		cr_expect_eq(d->failback, MP_FAILBACK_IMMEDIATE, "%s", t->url);
+		cr_expect_eq(d->noop_interval_ms, 500, "%s", t->url);
+		cr_expect_eq(d->command_timeout_ms, 10000, "%s", t->url);
+		cr_expect_eq(d->marginal_hold_ms, 30000, "%s", t->url);
+		cr_expect_eq(d->n_prios, 0, "%s", t->url);
+		cr_expect_eq(d->n_discovery, 0, "%s", t->url);
 		cr_expect_eq(d->line, 0, "%s", t->url);
 		cr_expect_eq(mp_conf_validate(&c, err, sizeof(err)), 0, "%s: %s", t->url, err);
 		mp_conf_free(&c);

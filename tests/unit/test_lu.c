@@ -495,3 +495,217 @@ Test(lu, short_read_is_an_error_short_parameter_list_is_not)
 	mp_lu_remove_path(lu, &a.path);
 	mp_lu_free(lu);
 }
+
+/* ---- path groups, failback, marginal damping, operator controls ---- */
+
+static struct mp_lu *new_lu_opts(enum mp_failback fb, uint32_t delay_s, uint32_t flaps)
+{
+	struct mp_lu_opts o;
+	mp_lu_opts_default(&o);
+	o.failback = fb;
+	o.failback_delay_s = delay_s;
+	o.marginal_flaps = flaps;
+	o.marginal_window_s = 60;
+	o.marginal_hold_s = 30;
+	o.marginal_latency_factor = 0;
+	return mp_lu_new("g", &fc.clock, &o);
+}
+
+static void up_again(struct mp_lu *lu, struct fake_path *fp)
+{
+	char err[256];
+	struct mp_lu_info in = info_of("naa.1");
+	cr_assert_eq(mp_lu_path_attached(lu, &fp->path, &in, err, sizeof(err)), 0, "%s", err);
+}
+
+/* Submit one read and return the path it went to (then complete it). */
+static struct fake_path *route_one(struct mp_lu *lu, struct fake_path **paths, size_t n)
+{
+	static uint8_t buf[BS];
+	struct mp_blk_req r = { .op = MP_BLK_READ, .offset = 0, .len = BS, .buf = buf, .done = req_done };
+	int before = done_calls;
+	cr_assert_eq(submit(lu, &r), 0);
+	struct fake_path *hit = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (paths[i]->nq) {
+			cr_assert_null(hit, "one command went to two paths");
+			hit = paths[i];
+		}
+	cr_assert_not_null(hit, "the command was not sent");
+	fp_serve(hit);
+	cr_assert_eq(done_calls, before + 1);
+	return hit;
+}
+
+static void two_groups(struct mp_lu *lu, struct fake_path *a, struct fake_path *b)
+{
+	fp_init(a, "a");
+	fp_init(b, "b");
+	a->path.prio = 80;
+	b->path.prio = 50;
+	attach(lu, a, "naa.1");
+	attach(lu, b, "naa.1");
+}
+
+static void release(struct mp_lu *lu, struct fake_path **paths, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		mp_lu_remove_path(lu, &paths[i]->path);
+	mp_lu_free(lu);
+}
+
+Test(lu, io_goes_to_the_best_group_and_fails_over_and_back_immediately)
+{
+	struct mp_lu *lu = new_lu_opts(MP_FAILBACK_IMMEDIATE, 0, 0);
+	struct fake_path a, b, *ps[] = { &a, &b };
+	two_groups(lu, &a, &b);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(route_one(lu, ps, 2), &a, "prio 80 group takes all I/O");
+	mp_lu_path_down(lu, &a.path, "test");
+	cr_assert_eq(route_one(lu, ps, 2), &b, "failover to prio 50");
+	cr_assert_eq(mp_lu_active_prio(lu), 50);
+	up_again(lu, &a);
+	cr_assert_eq(mp_lu_active_prio(lu), 80, "immediate failback");
+	cr_assert_eq(route_one(lu, ps, 2), &a);
+	release(lu, ps, 2);
+}
+
+Test(lu, manual_failback_waits_for_switchgroup)
+{
+	struct mp_lu *lu = new_lu_opts(MP_FAILBACK_MANUAL, 0, 0);
+	struct fake_path a, b, *ps[] = { &a, &b };
+	two_groups(lu, &a, &b);
+	mp_lu_path_down(lu, &a.path, "test");
+	cr_assert_eq(route_one(lu, ps, 2), &b);
+	up_again(lu, &a);
+	fake_clock_advance(&fc, 60000);
+	cr_assert_eq(route_one(lu, ps, 2), &b, "manual: stays on the lower group");
+	errno = 0;
+	cr_assert_eq(mp_lu_switch_group(lu, 99), -1);
+	cr_assert_eq(errno, ENOENT);
+	cr_assert_eq(mp_lu_switch_group(lu, 80), 0);
+	cr_assert_eq(route_one(lu, ps, 2), &a);
+	release(lu, ps, 2);
+}
+
+Test(lu, deferred_failback_after_its_delay)
+{
+	struct mp_lu *lu = new_lu_opts(MP_FAILBACK_DEFERRED, 2, 0);
+	struct fake_path a, b, *ps[] = { &a, &b };
+	two_groups(lu, &a, &b);
+	mp_lu_path_down(lu, &a.path, "test");
+	cr_assert_eq(route_one(lu, ps, 2), &b);
+	up_again(lu, &a);
+	fake_clock_advance(&fc, 1999);
+	cr_assert_eq(route_one(lu, ps, 2), &b, "not before 2 s");
+	fake_clock_advance(&fc, 1);
+	cr_assert_eq(route_one(lu, ps, 2), &a, "after 2 s");
+	release(lu, ps, 2);
+}
+
+Test(lu, followover_fails_back_only_when_the_first_path_of_the_group_returns)
+{
+	struct mp_lu *lu = new_lu_opts(MP_FAILBACK_FOLLOWOVER, 0, 0);
+	struct fake_path a1, a2, b, *ps[] = { &a1, &a2, &b };
+	fp_init(&a1, "a1");
+	fp_init(&a2, "a2");
+	fp_init(&b, "b");
+	a1.path.prio = a2.path.prio = 80;
+	b.path.prio = 50;
+	attach(lu, &a1, "naa.1");
+	attach(lu, &a2, "naa.1");
+	attach(lu, &b, "naa.1");
+	/* Someone (an operator, another node) moved I/O to group 50 while group 80 was fine. */
+	cr_assert_eq(mp_lu_switch_group(lu, 50), 0);
+	mp_lu_path_down(lu, &a2.path, "test");
+	up_again(lu, &a2);
+	cr_assert_eq(route_one(lu, ps, 3), &b, "a2 was not the first of its group: no failback");
+	/* Whole group 80 lost, then its first path returns: failback. */
+	mp_lu_path_down(lu, &a1.path, "test");
+	mp_lu_path_down(lu, &a2.path, "test");
+	up_again(lu, &a1);
+	cr_assert_eq(mp_lu_active_prio(lu), 80);
+	cr_assert_eq(route_one(lu, ps, 3), &a1);
+	release(lu, ps, 3);
+}
+
+Test(lu, flapping_path_is_kept_out_while_marginal)
+{
+	struct mp_lu *lu = new_lu_opts(MP_FAILBACK_IMMEDIATE, 0, 3);
+	struct fake_path a, b, *ps[] = { &a, &b };
+	fp_init(&a, "a");
+	fp_init(&b, "b");
+	attach(lu, &a, "naa.1");
+	attach(lu, &b, "naa.1");
+	for (int i = 0; i < 3; i++) {
+		mp_lu_path_down(lu, &a.path, "flap");
+		fake_clock_advance(&fc, 300);
+		up_again(lu, &a);
+	}
+	cr_assert(a.path.marginal, "3 failures within the window");
+	for (int i = 0; i < 6; i++)
+		cr_assert_eq(route_one(lu, ps, 2), &b, "marginal path gets no I/O while b is there");
+	/* A marginal path is still better than none. */
+	mp_lu_path_down(lu, &b.path, "test");
+	cr_assert_eq(route_one(lu, ps, 2), &a);
+	up_again(lu, &b);
+	/* After the hold time it takes I/O again. */
+	fake_clock_advance(&fc, 31000);
+	cr_assert(!a.path.marginal);
+	int on_a = 0;
+	for (int i = 0; i < 8; i++)
+		on_a += route_one(lu, ps, 2) == &a;
+	cr_assert_gt(on_a, 0, "a back in the rotation");
+	release(lu, ps, 2);
+}
+
+Test(lu, failures_spread_beyond_the_window_do_not_make_a_path_marginal)
+{
+	struct mp_lu *lu = new_lu_opts(MP_FAILBACK_IMMEDIATE, 0, 3);
+	struct fake_path a, b;
+	fp_init(&a, "a");
+	fp_init(&b, "b");
+	attach(lu, &a, "naa.1");
+	attach(lu, &b, "naa.1");
+	for (int i = 0; i < 5; i++) {
+		mp_lu_path_down(lu, &a.path, "rare");
+		fake_clock_advance(&fc, 61000);
+		up_again(lu, &a);
+	}
+	cr_assert(!a.path.marginal);
+	mp_lu_remove_path(lu, &a.path);
+	mp_lu_remove_path(lu, &b.path);
+	mp_lu_free(lu);
+}
+
+Test(lu, operator_fail_and_reinstate)
+{
+	struct mp_lu *lu = new_lu_opts(MP_FAILBACK_IMMEDIATE, 0, 0);
+	struct fake_path a, b, *ps[] = { &a, &b };
+	fp_init(&a, "a");
+	fp_init(&b, "b");
+	attach(lu, &a, "naa.1");
+	attach(lu, &b, "naa.1");
+	cr_assert_eq(mp_lu_path_admin_fail(lu, &a.path), 0);
+	for (int i = 0; i < 6; i++)
+		cr_assert_eq(route_one(lu, ps, 2), &b);
+	/* Failing the last usable path leaves I/O queued, not lost. */
+	cr_assert_eq(mp_lu_path_admin_fail(lu, &b.path), 0);
+	uint8_t buf[BS];
+	struct mp_blk_req r = { .op = MP_BLK_READ, .offset = 0, .len = BS, .buf = buf, .done = req_done };
+	int before = done_calls;
+	cr_assert_eq(submit(lu, &r), 0);
+	cr_assert_eq(mp_lu_queued(lu), 1);
+	cr_assert_eq(mp_lu_path_reinstate(lu, &a.path), 0);
+	cr_assert_eq(mp_lu_queued(lu), 0);
+	cr_assert_eq(a.nq, 1, "reinstated path takes the queued command");
+	fp_serve(&a);
+	cr_assert_eq(done_calls, before + 1);
+	cr_assert_eq(last_err, 0);
+	struct fake_path stranger;
+	fp_init(&stranger, "x");
+	errno = 0;
+	cr_assert_eq(mp_lu_path_admin_fail(lu, &stranger.path), -1);
+	cr_assert_eq(errno, ENOENT);
+	release(lu, ps, 2);
+}

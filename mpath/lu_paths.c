@@ -1,0 +1,386 @@
+/* An LU's paths: membership, identity guard, path groups by priority, selection, failback, marginal damping. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "mpath/lu_int.h"
+
+#define HOUSEKEEPING_MS 1000
+/* Latency outliers are judged only on paths with this many completions. */
+#define LATENCY_MIN_SAMPLES 64
+
+static void failback_fire(void *arg);
+static void house_fire(void *arg);
+
+int mp_lu_paths_init(struct mp_lu *lu)
+{
+	char err[160];
+	lu->sel = lu->opts.selector ? lu->opts.selector : mp_selector_find(MP_SELECTOR_DEFAULT);
+	if (!lu->sel)
+		return -1;
+	lu->sel_st = lu->sel->create(lu->opts.selector_args, err, sizeof(err));
+	if (!lu->sel_st) {
+		mp_err("disk %s: selector %s: %s", lu->name, lu->sel->name, err);
+		return -1;
+	}
+	lu->failback_timer = lu->clock.ops->timer_new(lu->clock.ctx, failback_fire, lu);
+	lu->house_timer = lu->clock.ops->timer_new(lu->clock.ctx, house_fire, lu);
+	if (!lu->failback_timer || !lu->house_timer)
+		return -1;
+	lu->clock.ops->timer_arm(lu->house_timer, HOUSEKEEPING_MS);
+	return 0;
+}
+
+void mp_lu_paths_fini(struct mp_lu *lu)
+{
+	lu->clock.ops->timer_free(lu->failback_timer);
+	lu->clock.ops->timer_free(lu->house_timer);
+	lu->failback_timer = lu->house_timer = NULL;
+	if (lu->sel && lu->sel_st)
+		lu->sel->destroy(lu->sel_st);
+	lu->sel_st = NULL;
+	free(lu->cands);
+	lu->cands = NULL;
+}
+
+struct mp_path *mp_lu_first_path(const struct mp_lu *lu) { return lu->paths; }
+const char *mp_lu_selector_name(const struct mp_lu *lu) { return lu->sel ? lu->sel->name : "?"; }
+int32_t mp_lu_active_prio(const struct mp_lu *lu) { return lu->have_active ? lu->active_prio : INT32_MIN; }
+
+static bool usable(const struct mp_path *p, bool allow_marginal)
+{
+	return p->state == MP_PATH_UP && !p->admin_failed && (allow_marginal || !p->marginal);
+}
+
+bool mp_lu_any_usable(const struct mp_lu *lu)
+{
+	for (const struct mp_path *p = lu->paths; p; p = p->lu_next)
+		if (usable(p, true))
+			return true;
+	return false;
+}
+
+/* Highest priority among usable paths; false if none. */
+static bool best_prio(const struct mp_lu *lu, bool allow_marginal, int32_t *prio)
+{
+	bool found = false;
+	for (const struct mp_path *p = lu->paths; p; p = p->lu_next) {
+		if (usable(p, allow_marginal) && (!found || p->prio > *prio)) {
+			*prio = p->prio;
+			found = true;
+		}
+	}
+	return found;
+}
+
+static size_t group_usable(const struct mp_lu *lu, int32_t prio, bool allow_marginal)
+{
+	size_t n = 0;
+	for (const struct mp_path *p = lu->paths; p; p = p->lu_next)
+		if (p->prio == prio && usable(p, allow_marginal))
+			n++;
+	return n;
+}
+
+static void set_active(struct mp_lu *lu, int32_t prio, const char *why)
+{
+	if (lu->have_active && lu->active_prio == prio)
+		return;
+	if (lu->have_active)
+		mp_info("disk %s: path group %" PRId32 " -> %" PRId32 " (%s)", lu->name, lu->active_prio, prio, why);
+	lu->active_prio = prio;
+	lu->have_active = true;
+}
+
+struct mp_path *mp_lu_select(struct mp_lu *lu, uint32_t bytes)
+{
+	/* Marginal paths only when nothing else is left: a bad path beats no path. */
+	for (int pass = 0; pass < 2; pass++) {
+		bool allow_marginal = pass == 1;
+		if (!lu->have_active || group_usable(lu, lu->active_prio, allow_marginal) == 0) {
+			int32_t prio;
+			if (!best_prio(lu, allow_marginal, &prio))
+				continue;
+			set_active(lu, prio, "failover: no usable path in the active group");
+		}
+		size_t n = 0;
+		for (struct mp_path *p = lu->paths; p; p = p->lu_next)
+			if (p->prio == lu->active_prio && usable(p, allow_marginal))
+				lu->cands[n++] = p;
+		if (n)
+			return lu->sel->select(lu->sel_st, lu->cands, n, bytes);
+	}
+	return NULL;
+}
+
+void mp_lu_io_start(struct mp_lu *lu, struct mp_path *p, uint32_t bytes, uint64_t now_us)
+{
+	p->inflight++;
+	p->inflight_bytes += bytes;
+	p->submitted++;
+	lu->sel->start_io(lu->sel_st, p, bytes, now_us);
+}
+
+void mp_lu_io_end(struct mp_lu *lu, struct mp_path *p, uint32_t bytes, uint64_t start_us, bool failed)
+{
+	uint64_t now = mp_clock_now_us(&lu->clock);
+	p->inflight--;
+	p->inflight_bytes -= bytes;
+	if (failed) {
+		p->errors++;
+	} else {
+		uint64_t lat = now > start_us ? now - start_us : 0;
+		p->completed++;
+		/* EWMA with weight 1/8, in signed arithmetic so it can move both ways. */
+		p->lat_ewma_us = p->lat_ewma_us ? (uint64_t)((int64_t)p->lat_ewma_us +
+							     ((int64_t)lat - (int64_t)p->lat_ewma_us) / 8)
+						: lat;
+	}
+	if (p->lu == lu)
+		lu->sel->end_io(lu->sel_st, p, bytes, start_us, now);
+}
+
+void mp_lu_add_path(struct mp_lu *lu, struct mp_path *path)
+{
+	struct mp_path **c = realloc(lu->cands, (lu->n_paths + 1) * sizeof(*c));
+	if (c)
+		lu->cands = c;
+	/* On ENOMEM the scratch array keeps its size; the path is still tracked, but
+	 * selection could overrun, so refuse to let it take I/O. */
+	path->lu = lu;
+	path->state = MP_PATH_DOWN;
+	path->admin_failed = !c;
+	path->lu_next = NULL;
+	path->last_state_change_ms = mp_clock_now(&lu->clock);
+	struct mp_path **pp = &lu->paths;
+	while (*pp)
+		pp = &(*pp)->lu_next;
+	*pp = path;
+	if (c)
+		lu->n_paths++;
+	lu->sel->add_path(lu->sel_st, path);
+}
+
+void mp_lu_remove_path(struct mp_lu *lu, struct mp_path *path)
+{
+	if (path->state == MP_PATH_UP)
+		mp_lu_path_down(lu, path, "removed");
+	for (struct mp_path **pp = &lu->paths; *pp; pp = &(*pp)->lu_next) {
+		if (*pp == path) {
+			*pp = path->lu_next;
+			lu->n_paths--;
+			break;
+		}
+	}
+	lu->sel->remove_path(lu->sel_st, path);
+	path->lu = NULL;
+	path->lu_next = NULL;
+}
+
+/* A path became usable again (up, reinstated, no longer marginal): fail back per policy. */
+static void consider_failback(struct mp_lu *lu, struct mp_path *path)
+{
+	int32_t best;
+	if (!best_prio(lu, false, &best) || !lu->have_active || best <= lu->active_prio ||
+	    group_usable(lu, lu->active_prio, false) == 0)
+		return; /* nothing better, or the active group is empty: selection fails over by itself */
+	switch (lu->opts.failback) {
+	case MP_FAILBACK_IMMEDIATE:
+		set_active(lu, best, "failback");
+		break;
+	case MP_FAILBACK_MANUAL:
+		mp_info("disk %s: path group %" PRId32 " usable again; failback is manual", lu->name, best);
+		break;
+	case MP_FAILBACK_FOLLOWOVER:
+		/* Only when this path is the first of its group to come back. */
+		if (path->prio == best && group_usable(lu, best, false) == 1)
+			set_active(lu, best, "failback (followover)");
+		break;
+	case MP_FAILBACK_DEFERRED:
+		lu->clock.ops->timer_arm(lu->failback_timer, (uint64_t)lu->opts.failback_delay_s * 1000);
+		break;
+	}
+}
+
+static void failback_fire(void *arg)
+{
+	struct mp_lu *lu = arg;
+	int32_t best;
+	if (best_prio(lu, false, &best) && (!lu->have_active || best > lu->active_prio))
+		set_active(lu, best, "deferred failback");
+}
+
+int mp_lu_path_attached(struct mp_lu *lu, struct mp_path *path, const struct mp_lu_info *info,
+			char *err, size_t errlen)
+{
+	if (!lu->have_info) {
+		if (info->block_size < 512 || info->block_size > (1u << 20) ||
+		    (info->block_size & (info->block_size - 1))) {
+			snprintf(err, errlen, "path %s: unusable logical block size %" PRIu32, path->name,
+				 info->block_size);
+			return -1;
+		}
+		lu->zero_block = calloc(1, info->block_size);
+		if (!lu->zero_block) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		lu->info = *info;
+		lu->have_info = true;
+		mp_info("disk %s: %s %s, %" PRIu64 " blocks of %" PRIu32 " bytes, id %s%s%s", lu->name,
+			info->vendor, info->product, info->num_blocks, info->block_size, info->designator,
+			info->serial[0] ? ", serial " : "", info->serial);
+	} else if (strcmp(lu->info.designator, info->designator) != 0) {
+		snprintf(err, errlen, "disk %s: path %s leads to LU %s, but the disk is LU %s: path refused",
+			 lu->name, path->name, info->designator, lu->info.designator);
+		return -1;
+	} else if (lu->info.block_size != info->block_size) {
+		snprintf(err, errlen, "disk %s: path %s reports block size %" PRIu32 ", the disk has %" PRIu32
+			 ": path refused", lu->name, path->name, info->block_size, lu->info.block_size);
+		return -1;
+	}
+	path->state = MP_PATH_UP;
+	path->last_state_change_ms = mp_clock_now(&lu->clock);
+	mp_info("disk %s: path %s up (prio %" PRId32 "%s)", lu->name, path->name, path->prio,
+		path->marginal ? ", marginal: kept out for now" : "");
+	if (!lu->ready_called) {
+		lu->ready_called = true;
+		if (lu->ready_fn)
+			lu->ready_fn(lu, lu->ready_arg);
+	}
+	consider_failback(lu, path);
+	mp_lu_resume_waiting(lu);
+	return 0;
+}
+
+/* Count a failure; enough of them within the window make the path marginal. */
+static void note_failure(struct mp_lu *lu, struct mp_path *p)
+{
+	const struct mp_lu_opts *o = &lu->opts;
+	uint64_t now = mp_clock_now(&lu->clock);
+	if (!o->marginal_flaps)
+		return;
+	if (now - p->fail_window_start_ms > (uint64_t)o->marginal_window_s * 1000 || !p->recent_failures) {
+		p->fail_window_start_ms = now;
+		p->recent_failures = 0;
+	}
+	if (++p->recent_failures >= o->marginal_flaps && !p->marginal) {
+		p->marginal = true;
+		p->marginal_until_ms = now + (uint64_t)o->marginal_hold_s * 1000;
+		mp_warn("disk %s: path %s marginal: %" PRIu32 " failures within %" PRIu32 " s; kept out for %" PRIu32
+			" s", lu->name, p->name, p->recent_failures, o->marginal_window_s, o->marginal_hold_s);
+	}
+}
+
+void mp_lu_path_down(struct mp_lu *lu, struct mp_path *path, const char *reason)
+{
+	if (path->state == MP_PATH_UP) {
+		mp_warn("disk %s: path %s down: %s", lu->name, path->name, reason);
+		note_failure(lu, path);
+	}
+	if (path->state != MP_PATH_FAILED)
+		path->state = MP_PATH_DOWN;
+	path->last_state_change_ms = mp_clock_now(&lu->clock);
+	if (!mp_lu_any_usable(lu))
+		lu->down_since_ms = mp_clock_now(&lu->clock);
+}
+
+/* Marginal paths whose hold ran out come back; paths far slower than their group's best go out. */
+static void house_fire(void *arg)
+{
+	struct mp_lu *lu = arg;
+	const struct mp_lu_opts *o = &lu->opts;
+	uint64_t now = mp_clock_now(&lu->clock);
+
+	lu->clock.ops->timer_arm(lu->house_timer, HOUSEKEEPING_MS);
+	for (struct mp_path *p = lu->paths; p; p = p->lu_next) {
+		if (p->marginal && now >= p->marginal_until_ms) {
+			p->marginal = false;
+			p->recent_failures = 0;
+			p->lat_ewma_us = 0;
+			mp_info("disk %s: path %s no longer marginal", lu->name, p->name);
+			if (usable(p, false)) {
+				consider_failback(lu, p);
+				mp_lu_resume_waiting(lu);
+			}
+		}
+	}
+	if (!o->marginal_latency_factor)
+		return;
+	for (struct mp_path *p = lu->paths; p; p = p->lu_next) {
+		if (!usable(p, false) || p->completed < LATENCY_MIN_SAMPLES || !p->lat_ewma_us)
+			continue;
+		uint64_t best = UINT64_MAX;
+		size_t peers = 0;
+		for (struct mp_path *q = lu->paths; q; q = q->lu_next) {
+			if (q != p && q->prio == p->prio && usable(q, false) && q->completed >= LATENCY_MIN_SAMPLES &&
+			    q->lat_ewma_us) {
+				best = MP_MIN(best, q->lat_ewma_us);
+				peers++;
+			}
+		}
+		if (peers && p->lat_ewma_us > best * o->marginal_latency_factor) {
+			p->marginal = true;
+			p->marginal_until_ms = now + (uint64_t)o->marginal_hold_s * 1000;
+			mp_warn("disk %s: path %s marginal: latency %" PRIu64 " us vs %" PRIu64
+				" us on its peers; kept out for %" PRIu32 " s",
+				lu->name, p->name, p->lat_ewma_us, best, o->marginal_hold_s);
+		}
+	}
+}
+
+static bool has_path(const struct mp_lu *lu, const struct mp_path *path)
+{
+	for (const struct mp_path *p = lu->paths; p; p = p->lu_next)
+		if (p == path)
+			return true;
+	return false;
+}
+
+int mp_lu_path_admin_fail(struct mp_lu *lu, struct mp_path *path)
+{
+	if (!has_path(lu, path)) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (!path->admin_failed)
+		mp_warn("disk %s: path %s failed by operator", lu->name, path->name);
+	path->admin_failed = true;
+	if (!mp_lu_any_usable(lu))
+		lu->down_since_ms = mp_clock_now(&lu->clock);
+	return 0;
+}
+
+int mp_lu_path_reinstate(struct mp_lu *lu, struct mp_path *path)
+{
+	if (!has_path(lu, path)) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (path->admin_failed || path->marginal)
+		mp_info("disk %s: path %s reinstated by operator", lu->name, path->name);
+	path->admin_failed = false;
+	path->marginal = false;
+	path->recent_failures = 0;
+	if (usable(path, false)) {
+		consider_failback(lu, path);
+		mp_lu_resume_waiting(lu);
+	}
+	return 0;
+}
+
+int mp_lu_switch_group(struct mp_lu *lu, int32_t prio)
+{
+	if (group_usable(lu, prio, true) == 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	lu->clock.ops->timer_cancel(lu->failback_timer);
+	set_active(lu, prio, "operator");
+	return 0;
+}
