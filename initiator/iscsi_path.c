@@ -2,6 +2,9 @@
 #include "initiator/iscsi_path.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 #include <poll.h>
@@ -66,6 +69,7 @@ struct mp_iscsi_path {
 	ev_tstamp nop_sent;
 	bool nop_outstanding;
 	bool link_down;          /* our NIC is down: no point reconnecting until it is up */
+	char egress[16];         /* NIC the session's socket uses (the bound one, or found at login) */
 };
 
 static const struct mp_path_ops iscsi_path_ops;
@@ -97,11 +101,41 @@ static void libiscsi_log(int level, const char *msg)
 	mp_debug("libiscsi[%d]: %s", level, msg);
 }
 
+/* The NIC that owns the connected socket's local address, so link events reach unbound paths too. */
+static void find_egress(struct mp_iscsi_path *p)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	struct ifaddrs *ifa, *i;
+
+	snprintf(p->egress, sizeof(p->egress), "%s", p->iface);
+	if (p->iface[0] || !p->ctx || getsockname(iscsi_get_fd(p->ctx), (struct sockaddr *)&local, &len) != 0 ||
+	    getifaddrs(&ifa) != 0)
+		return;
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != local.ss_family)
+			continue;
+		bool same = false;
+		if (local.ss_family == AF_INET)
+			same = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr ==
+			       ((struct sockaddr_in *)&local)->sin_addr.s_addr;
+		else if (local.ss_family == AF_INET6)
+			same = memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+				      &((struct sockaddr_in6 *)&local)->sin6_addr, sizeof(struct in6_addr)) == 0;
+		if (same) {
+			snprintf(p->egress, sizeof(p->egress), "%s", i->ifa_name);
+			break;
+		}
+	}
+	freeifaddrs(ifa);
+}
+
 static void set_st(struct mp_iscsi_path *p, enum sess_state st)
 {
 	p->st = st;
 	p->state_since = ev_now(p->loop);
 	if (st == SESS_FULL) {
+		find_egress(p);
 		p->last_rx = p->state_since;
 		p->nop_outstanding = false;
 	}
@@ -483,7 +517,7 @@ void mp_iscsi_path_opts_default(struct mp_iscsi_path_opts *o)
 	o->reconnect_max_ms = 1000;
 }
 
-const char *mp_iscsi_path_iface(const struct mp_iscsi_path *p) { return p->iface; }
+const char *mp_iscsi_path_iface(const struct mp_iscsi_path *p) { return p->egress[0] ? p->egress : p->iface; }
 
 void mp_iscsi_path_link_event(struct mp_iscsi_path *p, bool up)
 {
@@ -516,6 +550,7 @@ struct mp_iscsi_path *mp_iscsi_path_new(struct ev_loop *loop, struct mp_lu *lu,
 	snprintf(p->target, sizeof(p->target), "%s", o->target);
 	snprintf(p->portal, sizeof(p->portal), "%s", o->portal);
 	snprintf(p->iface, sizeof(p->iface), "%s", o->iface ? o->iface : "");
+	snprintf(p->egress, sizeof(p->egress), "%s", p->iface);
 	p->lun = o->lun;
 	p->o = *o;
 	p->o.initiator_name = p->o.target = p->o.portal = p->o.iface = NULL; /* copied above */

@@ -40,6 +40,7 @@ struct mp_path *mp_iscsi_path_core(struct mp_iscsi_path *p);
 
 /* The NIC this path is bound to went down (fail the path now) or came up (reconnect now). */
 void mp_iscsi_path_link_event(struct mp_iscsi_path *p, bool up);
+/* The NIC the path is bound to, or the one its last session went out of; "" if unknown. */
 const char *mp_iscsi_path_iface(const struct mp_iscsi_path *p);
 
 /* Stable ISID qualifier for a path: the same NIC and portal always get the same one. */

@@ -12,12 +12,13 @@
 #include "common/evclock.h"
 #include "common/log.h"
 #include "initiator/iscsi_path.h"
+#include "initiator/linkmon.h"
+#include "mpath/selector.h"
 #include "mpath/lu.h"
 #include "tools/config.h"
 #include "transport/nbd/nbd_server.h"
 
 #define MPISCSI_VERSION "0.1.0"
-#define DEFAULT_COMMAND_TIMEOUT_S 30
 
 struct disk {
 	struct daemon *d;
@@ -36,6 +37,8 @@ struct daemon {
 	struct disk *disks;
 	size_t n_disks;
 	size_t n_ready;
+	uint32_t last_path_id;
+	struct mp_linkmon *linkmon;
 	bool listening;
 	int exit_status;
 	ev_signal sig_int, sig_term;
@@ -59,6 +62,17 @@ static void usage(FILE *f)
 		"failure, 2 usage or configuration error.\n");
 }
 
+static const char *failback_name(enum mp_failback f)
+{
+	switch (f) {
+	case MP_FAILBACK_IMMEDIATE: return "immediate";
+	case MP_FAILBACK_MANUAL: return "manual";
+	case MP_FAILBACK_FOLLOWOVER: return "followover";
+	case MP_FAILBACK_DEFERRED: return "deferred";
+	}
+	return "?";
+}
+
 static void print_config(const struct mp_conf *c)
 {
 	static const char *const levels[] = { "err", "warn", "info", "debug" };
@@ -80,6 +94,23 @@ static void print_config(const struct mp_conf *c)
 		else
 			printf("no_path_retry = %d\n", k->no_path_retry_s);
 		printf("max_retries = %u\n", k->max_retries);
+		for (size_t j = 0; j < k->n_discovery; j++)
+			printf("discovery = %s%s%s:%u\n", strchr(k->discovery[j].host, ':') ? "[" : "",
+			       k->discovery[j].host, strchr(k->discovery[j].host, ':') ? "]" : "", k->discovery[j].port);
+		printf("selector = %s\nrr_min_io = %u\n", k->selector, k->rr_min_io);
+		for (size_t j = 0; j < k->n_prios; j++)
+			printf("prio = %s %d\n", k->prios[j].target, k->prios[j].prio);
+		if (k->failback == MP_FAILBACK_DEFERRED)
+			printf("failback = %u\n", k->failback_delay_s);
+		else
+			printf("failback = %s\n", failback_name(k->failback));
+		printf("noop_interval = %ums\nnoop_timeout = %ums\ncommand_timeout = %ums\n"
+		       "login_timeout = %ums\nreconnect_max = %ums\n",
+		       k->noop_interval_ms, k->noop_timeout_ms, k->command_timeout_ms, k->login_timeout_ms,
+		       k->reconnect_max_ms);
+		printf("marginal_flaps = %u\nmarginal_window = %ums\nmarginal_hold = %ums\n"
+		       "marginal_latency_factor = %u\n", k->marginal_flaps, k->marginal_window_ms,
+		       k->marginal_hold_ms, k->marginal_latency_factor);
 	}
 }
 
@@ -120,6 +151,52 @@ static void portal_string(const struct mp_conf_portal *pt, char *buf, size_t len
 		snprintf(buf, len, "%s:%u", pt->host, pt->port);
 }
 
+/* One path of disk k: NIC iface (or none) to the portal pt. */
+static int disk_add_path(struct daemon *d, struct disk *k, const struct mp_conf_portal *pt, const char *iface)
+{
+	const struct mp_conf_disk *c = k->conf;
+	char portal[300];
+	struct mp_iscsi_path_opts po;
+
+	struct mp_iscsi_path **np = realloc(k->paths, (k->n_paths + 1) * sizeof(*np));
+	if (!np)
+		return -1;
+	k->paths = np;
+	portal_string(pt, portal, sizeof(portal));
+	mp_iscsi_path_opts_default(&po);
+	po.initiator_name = d->conf.initiator_name;
+	po.target = c->target;
+	po.portal = portal;
+	po.iface = iface;
+	po.lun = c->lun;
+	po.id = ++d->last_path_id;
+	po.prio = mp_conf_path_prio(c, iface, pt);
+	po.noop_interval_ms = c->noop_interval_ms;
+	po.noop_timeout_ms = c->noop_timeout_ms;
+	po.command_timeout_ms = c->command_timeout_ms;
+	po.login_timeout_ms = c->login_timeout_ms;
+	po.reconnect_max_ms = c->reconnect_max_ms;
+	struct mp_iscsi_path *p = mp_iscsi_path_new(d->loop, k->lu, &po);
+	if (!p)
+		return -1;
+	k->paths[k->n_paths++] = p;
+	if (iface && d->linkmon && mp_linkmon_is_up(d->linkmon, iface) == 0)
+		mp_iscsi_path_link_event(p, false);
+	return 0;
+}
+
+/* One path per (interface, portal) pair; without interfaces, one per portal. */
+static int disk_add_portal(struct daemon *d, struct disk *k, const struct mp_conf_portal *pt)
+{
+	const struct mp_conf_disk *c = k->conf;
+	if (!c->n_interfaces)
+		return disk_add_path(d, k, pt, NULL);
+	for (size_t i = 0; i < c->n_interfaces; i++)
+		if (disk_add_path(d, k, pt, c->interfaces[i]) != 0)
+			return -1;
+	return 0;
+}
+
 static int disk_start(struct daemon *d, struct disk *k)
 {
 	const struct mp_conf_disk *c = k->conf;
@@ -128,35 +205,44 @@ static int disk_start(struct daemon *d, struct disk *k)
 	mp_lu_opts_default(&lo);
 	lo.no_path_retry_s = c->no_path_retry_s;
 	lo.max_retries = c->max_retries;
+	lo.selector = mp_selector_find(c->selector);
+	if (!lo.selector) {
+		mp_err("disk %s: unknown selector '%s'", c->name, c->selector);
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(lo.selector_args, sizeof(lo.selector_args), "rr_min_io=%u", c->rr_min_io);
+	if (strcmp(lo.selector->name, "round-robin") != 0)
+		lo.selector_args[0] = '\0';
+	lo.failback = c->failback;
+	lo.failback_delay_s = c->failback_delay_s;
+	lo.marginal_flaps = c->marginal_flaps;
+	lo.marginal_window_s = c->marginal_window_ms / 1000;
+	lo.marginal_hold_s = c->marginal_hold_ms / 1000;
+	lo.marginal_latency_factor = c->marginal_latency_factor;
 	k->lu = mp_lu_new(c->name, &d->clock, &lo);
 	if (!k->lu)
 		return -1;
 	mp_lu_set_ready_cb(k->lu, disk_ready, k);
-	size_t nif = c->n_interfaces ? c->n_interfaces : 1;
-	k->paths = calloc(c->n_portals * nif, sizeof(*k->paths));
-	if (!k->paths)
-		return -1;
-	/* One path per (interface, portal) pair. */
-	for (size_t i = 0; i < nif; i++) {
-		for (size_t j = 0; j < c->n_portals; j++) {
-			char portal[300];
-			portal_string(&c->portals[j], portal, sizeof(portal));
-			struct mp_iscsi_path_opts po = {
-				.initiator_name = d->conf.initiator_name,
-				.target = c->target,
-				.portal = portal,
-				.iface = c->n_interfaces ? c->interfaces[i] : NULL,
-				.lun = c->lun,
-				.command_timeout_s = DEFAULT_COMMAND_TIMEOUT_S,
-			};
-			struct mp_iscsi_path *p = mp_iscsi_path_new(d->loop, k->lu, &po);
-			if (!p)
-				return -1;
-			k->paths[k->n_paths++] = p;
-		}
-	}
-	mp_info("disk %s: %s LUN %u over %zu path(s)", c->name, c->target, c->lun, k->n_paths);
+	for (size_t j = 0; j < c->n_portals; j++)
+		if (disk_add_portal(d, k, &c->portals[j]) != 0)
+			return -1;
+	mp_info("disk %s: %s LUN %u over %zu path(s), selector %s, failback %s", c->name, c->target, c->lun,
+		k->n_paths, lo.selector->name, failback_name(c->failback));
 	return 0;
+}
+
+/* rtnetlink: a NIC changed state; tell the paths bound to it. */
+static void link_changed(void *arg, const char *ifname, int ifindex MP_UNUSED, bool up)
+{
+	struct daemon *d = arg;
+	mp_info("link %s %s", ifname, up ? "up" : "down");
+	for (size_t i = 0; i < d->n_disks; i++)
+		for (size_t j = 0; j < d->disks[i].n_paths; j++) {
+			struct mp_iscsi_path *p = d->disks[i].paths[j];
+			if (strcmp(mp_iscsi_path_iface(p), ifname) == 0)
+				mp_iscsi_path_link_event(p, up);
+		}
 }
 
 static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents MP_UNUSED)
@@ -180,6 +266,7 @@ static void daemon_teardown(struct daemon *d)
 		mp_lu_free(k->lu);
 	}
 	free(d->disks);
+	mp_linkmon_free(d->linkmon);
 }
 
 int main(int argc, char **argv)
@@ -249,6 +336,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	d.n_disks = d.conf.n_disks;
+	/* Link monitor first, so paths on a NIC that is already down start out failed. */
+	d.linkmon = mp_linkmon_new(d.loop, link_changed, &d);
+	if (!d.linkmon)
+		mp_warn("no link monitor (rtnetlink): NIC failures are detected by timeouts only");
 	for (size_t i = 0; i < d.n_disks; i++) {
 		d.disks[i].d = &d;
 		d.disks[i].conf = &d.conf.disks[i];
