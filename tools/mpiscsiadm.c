@@ -1,28 +1,554 @@
-/* mpiscsiadm: the operator's CLI for mpiscsid (a stub until the control socket exists). */
+/* mpiscsiadm: the operator's CLI for mpiscsid, talking the ctl_proto protocol over its control socket. */
+#include "common/version.h"
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "common/util.h"
+#include "tools/ctl_proto.h"
 
-#define MPISCSI_VERSION "0.1.0"
+/* Exit statuses (documented in mpiscsiadm(8)). */
+enum {
+	EXIT_OK = 0,
+	EXIT_REFUSED = 1,     /* the daemon answered with an error */
+	EXIT_USAGE = 2,
+	EXIT_UNREACHABLE = 3, /* no daemon, timeout, or an answer that is not the protocol */
+};
+
+#define DEFAULT_TIMEOUT_S 30
+
+struct cli_opts {
+	const char *socket;
+	bool json;
+	long timeout_s;
+};
+
+/* Build a command's "args" from its positional words; -1 with a message for a usage error. */
+typedef int args_fn(char **words, json_object **args, char *err, size_t errlen);
+/* Print a successful reply's data as text. */
+typedef void render_fn(json_object *data);
+
+/*
+ * The multipathd-style commands: the words that name a command, its
+ * positional parameters, the protocol command it sends. iscsiadm-style modes
+ * (-m discovery|node|session) will get tables of their own, selected by -m.
+ */
+struct cli_cmd {
+	const char *words[2];
+	const char *params;          /* for usage, "" if none */
+	size_t n_params;
+	const char *wire;            /* ctl_proto command name */
+	args_fn *args;
+	render_fn *render;
+	const char *help;
+};
+
+/* ---- small helpers for reading reply data ---- */
+
+static json_object *get(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static const char *gets(json_object *o, const char *key, const char *dflt)
+{
+	json_object *v = get(o, key);
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : dflt;
+}
+
+static int64_t geti(json_object *o, const char *key, int64_t dflt)
+{
+	json_object *v = get(o, key);
+	return v && json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : dflt;
+}
+
+static bool getb(json_object *o, const char *key)
+{
+	json_object *v = get(o, key);
+	return v && json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+}
+
+static size_t arr_len(json_object *a)
+{
+	return a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+}
+
+/* 64M, 1.5G, 512: binary units as multipath prints sizes. */
+static void fmt_size(char *buf, size_t len, json_object *bytes_obj)
+{
+	static const char units[] = "KMGTPE";
+	if (!bytes_obj || !json_object_is_type(bytes_obj, json_type_int)) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	uint64_t b = json_object_get_uint64(bytes_obj);
+	if (b < 1024) {
+		snprintf(buf, len, "%" PRIu64, b);
+		return;
+	}
+	double v = (double)b;
+	size_t u = 0;
+	for (v /= 1024; v >= 1024 && u + 1 < sizeof(units) - 1; v /= 1024)
+		u++;
+	if (v == (double)(uint64_t)v)
+		snprintf(buf, len, "%.0f%c", v, units[u]);
+	else
+		snprintf(buf, len, "%.1f%c", v, units[u]);
+}
+
+/* ---- a text table with aligned columns ---- */
+
+#define TABLE_MAX_COLS 16
+
+struct table {
+	size_t ncols, nrows, cap;
+	char **cells;                /* nrows * ncols, malloc'd strings */
+	size_t width[TABLE_MAX_COLS];
+};
+
+static void table_add(struct table *t, const char *const *row)
+{
+	if (t->nrows == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		char **c = realloc(t->cells, cap * t->ncols * sizeof(*c));
+		if (!c) {
+			perror("mpiscsiadm");
+			exit(EXIT_UNREACHABLE);
+		}
+		t->cells = c;
+		t->cap = cap;
+	}
+	for (size_t i = 0; i < t->ncols; i++) {
+		char *s = strdup(row[i] ? row[i] : "-");
+		if (!s) {
+			perror("mpiscsiadm");
+			exit(EXIT_UNREACHABLE);
+		}
+		t->cells[t->nrows * t->ncols + i] = s;
+		t->width[i] = MP_MAX(t->width[i], strlen(s));
+	}
+	t->nrows++;
+}
+
+static void table_print_free(struct table *t)
+{
+	for (size_t r = 0; r < t->nrows; r++) {
+		for (size_t i = 0; i < t->ncols; i++) {
+			const char *s = t->cells[r * t->ncols + i];
+			if (i + 1 == t->ncols)
+				printf("%s\n", s);
+			else
+				printf("%-*s ", (int)t->width[i], s);
+			free(t->cells[r * t->ncols + i]);
+		}
+	}
+	free(t->cells);
+}
+
+/* ---- renderers ---- */
+
+static void path_flags(json_object *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", getb(p, "admin_failed") ? "admin_failed" : "",
+		 getb(p, "admin_failed") && getb(p, "marginal") ? "," : "", getb(p, "marginal") ? "marginal" : "");
+}
+
+static void render_topology(json_object *data)
+{
+	json_object *disks = get(data, "disks");
+	for (size_t i = 0; i < arr_len(disks); i++) {
+		json_object *d = json_object_array_get_idx(disks, i), *groups = get(d, "groups");
+		char size[32], prio[32];
+		fmt_size(size, sizeof(size), get(d, "size_bytes"));
+		if (!getb(d, "ready")) {
+			printf("%s (not ready) selector=%s queued=%" PRId64 "\n", gets(d, "name", "?"),
+			       gets(d, "selector", "-"), geti(d, "queued", 0));
+		} else {
+			printf("%s (%s) %s,%s size=%s selector=%s queued=%" PRId64 "\n", gets(d, "name", "?"),
+			       gets(d, "designator", "?"), gets(d, "vendor", ""), gets(d, "product", ""), size,
+			       gets(d, "selector", "-"), geti(d, "queued", 0));
+		}
+		/* Column widths over every path of this disk. */
+		int wid = 1, wname = 1, wstate = 4;
+		for (size_t g = 0; g < arr_len(groups); g++) {
+			json_object *paths = get(json_object_array_get_idx(groups, g), "paths");
+			for (size_t k = 0; k < arr_len(paths); k++) {
+				json_object *p = json_object_array_get_idx(paths, k);
+				snprintf(prio, sizeof(prio), "%" PRId64, geti(p, "id", -1));
+				wid = MP_MAX(wid, (int)strlen(prio));
+				wname = MP_MAX(wname, (int)strlen(gets(p, "name", "?")));
+				wstate = MP_MAX(wstate, (int)strlen(gets(p, "state", "?")));
+			}
+		}
+		size_t ng = arr_len(groups);
+		for (size_t g = 0; g < ng; g++) {
+			json_object *grp = json_object_array_get_idx(groups, g), *paths = get(grp, "paths");
+			bool last_g = g + 1 == ng;
+			printf("%s-+- prio=%" PRId64 " status=%s\n", last_g ? "`" : "|", geti(grp, "prio", 0),
+			       gets(grp, "status", "?"));
+			size_t np = arr_len(paths);
+			for (size_t k = 0; k < np; k++) {
+				json_object *p = json_object_array_get_idx(paths, k);
+				char flags[32];
+				path_flags(p, flags, sizeof(flags));
+				printf("%s %s %*" PRId64 " %-*s %-*s inflight=%" PRId64 "%s%s\n", last_g ? " " : "|",
+				       k + 1 == np ? "`-" : "|-", wid, geti(p, "id", -1), wname, gets(p, "name", "?"),
+				       wstate, gets(p, "state", "?"), geti(p, "inflight", 0), flags[0] ? " " : "", flags);
+			}
+		}
+	}
+}
+
+static void render_paths(json_object *data)
+{
+	static const char *const head[] = { "ID", "DISK", "NAME", "IFACE", "STATE", "PRIO", "FLAGS", "INFLIGHT",
+					    "SUBMITTED", "COMPLETED", "ERRORS", "LAT_US" };
+	static const char *const num[] = { "prio", "inflight", "submitted", "completed", "errors", "lat_ewma_us" };
+	struct table t = { .ncols = MP_ARRAY_SIZE(head) };
+	json_object *paths = get(data, "paths");
+	table_add(&t, head);
+	for (size_t i = 0; i < arr_len(paths); i++) {
+		json_object *p = json_object_array_get_idx(paths, i);
+		char id[24], flags[32], nums[MP_ARRAY_SIZE(num)][24];
+		snprintf(id, sizeof(id), "%" PRId64, geti(p, "id", -1));
+		path_flags(p, flags, sizeof(flags));
+		for (size_t k = 0; k < MP_ARRAY_SIZE(num); k++) {
+			json_object *v = get(p, num[k]);
+			if (k == 0)
+				snprintf(nums[k], sizeof(nums[k]), "%" PRId64, geti(p, num[k], 0));
+			else
+				snprintf(nums[k], sizeof(nums[k]), "%" PRIu64, v ? json_object_get_uint64(v) : 0);
+		}
+		const char *iface = gets(p, "iface", "");
+		const char *row[] = { id, gets(p, "disk", "-"), gets(p, "name", "?"), iface[0] ? iface : "-",
+				      gets(p, "state", "?"), nums[0], flags[0] ? flags : "-", nums[1], nums[2],
+				      nums[3], nums[4], nums[5] };
+		table_add(&t, row);
+	}
+	table_print_free(&t);
+}
+
+static void render_disks(json_object *data)
+{
+	static const char *const head[] = { "NAME", "EXPORT", "DESIGNATOR", "VENDOR,PRODUCT", "SIZE", "SELECTOR",
+					    "PRIO", "PATHS", "QUEUED" };
+	struct table t = { .ncols = MP_ARRAY_SIZE(head) };
+	json_object *disks = get(data, "disks");
+	table_add(&t, head);
+	for (size_t i = 0; i < arr_len(disks); i++) {
+		json_object *d = json_object_array_get_idx(disks, i);
+		char vp[64], size[32], prio[24], paths[48], queued[24];
+		bool ready = getb(d, "ready");
+		snprintf(vp, sizeof(vp), "%s,%s", gets(d, "vendor", ""), gets(d, "product", ""));
+		fmt_size(size, sizeof(size), get(d, "size_bytes"));
+		if (get(d, "active_prio"))
+			snprintf(prio, sizeof(prio), "%" PRId64, geti(d, "active_prio", 0));
+		else
+			snprintf(prio, sizeof(prio), "-");
+		snprintf(paths, sizeof(paths), "%" PRId64 "/%" PRId64, geti(d, "paths_usable", 0),
+			 geti(d, "paths_total", 0));
+		snprintf(queued, sizeof(queued), "%" PRId64, geti(d, "queued", 0));
+		const char *row[] = { gets(d, "name", "?"), gets(d, "export", "-"),
+				      ready ? gets(d, "designator", "?") : "(not ready)", ready ? vp : "-",
+				      ready ? size : "-", gets(d, "selector", "-"), prio, paths, queued };
+		table_add(&t, row);
+	}
+	table_print_free(&t);
+}
+
+static void render_path_result(json_object *p)
+{
+	char flags[32];
+	path_flags(p, flags, sizeof(flags));
+	printf("ok: path %" PRId64 " %s (disk %s) is %s%s%s\n", geti(p, "id", -1), gets(p, "name", "?"),
+	       gets(p, "disk", "?"), gets(p, "state", "?"), flags[0] ? ", " : "", flags);
+}
+
+static void render_switchgroup(json_object *data)
+{
+	printf("ok: disk %s uses path group prio=%" PRId64 "\n", gets(data, "disk", "?"),
+	       geti(data, "active_prio", 0));
+}
+
+static void render_version(json_object *data)
+{
+	printf("mpiscsiadm %s\n%s %s (control protocol %" PRId64 ")\n", MP_CTL_SOFTWARE_VERSION,
+	       gets(data, "daemon", "mpiscsid"), gets(data, "version", "?"), geti(data, "protocol", 0));
+}
+
+/* ---- argument builders ---- */
+
+static int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int args_path_id(char **words, json_object **args, char *err, size_t errlen)
+{
+	int64_t id;
+	if (parse_i64(words[0], 0, UINT32_MAX, &id) < 0) {
+		snprintf(err, errlen, "'%s' is not a path id (see 'show paths')", words[0]);
+		return -1;
+	}
+	*args = json_object_new_object();
+	json_object_object_add(*args, "id", json_object_new_int64(id));
+	return 0;
+}
+
+static int args_switchgroup(char **words, json_object **args, char *err, size_t errlen)
+{
+	int64_t prio;
+	if (words[0][0] == '\0' || strlen(words[0]) > MP_CTL_MAX_STRING_ARG) {
+		snprintf(err, errlen, "'%s' is not a disk name", words[0]);
+		return -1;
+	}
+	if (parse_i64(words[1], (int64_t)INT32_MIN + 1, INT32_MAX, &prio) < 0) {
+		snprintf(err, errlen, "'%s' is not a path group prio (see 'show topology')", words[1]);
+		return -1;
+	}
+	*args = json_object_new_object();
+	json_object_object_add(*args, "disk", json_object_new_string(words[0]));
+	json_object_object_add(*args, "prio", json_object_new_int64(prio));
+	return 0;
+}
+
+static const struct cli_cmd commands[] = {
+	{ { "show", "topology" }, "", 0, "show-topology", NULL, render_topology,
+	  "disks with their path groups and paths (like multipath -ll)" },
+	{ { "show", "paths" }, "", 0, "show-paths", NULL, render_paths, "every path with its counters" },
+	{ { "show", "disks" }, "", 0, "show-disks", NULL, render_disks, "one line per disk" },
+	{ { "fail", "path" }, "ID", 1, "fail-path", args_path_id, render_path_result,
+	  "take path ID out of use until it is reinstated" },
+	{ { "reinstate", "path" }, "ID", 1, "reinstate-path", args_path_id, render_path_result,
+	  "return path ID to use (also clears a marginal mark)" },
+	{ { "switchgroup", NULL }, "DISK PRIO", 2, "switchgroup", args_switchgroup, render_switchgroup,
+	  "make DISK's path group with priority PRIO the active one" },
+	{ { "version", NULL }, "", 0, "version", NULL, render_version, "client and daemon versions" },
+};
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: mpiscsiadm [--help] [--version]\n"
-		"The iscsiadm-style commands (discovery, node login/logout, session, show topology,\n"
-		"fail/reinstate path) arrive with mpiscsid's control socket; this build has none yet.\n");
+		"Usage: mpiscsiadm [-s SOCKET] [-t SECONDS] [--json] COMMAND\n"
+		"       mpiscsiadm --help | --version\n\n"
+		"Commands:\n");
+	for (size_t i = 0; i < MP_ARRAY_SIZE(commands); i++) {
+		const struct cli_cmd *c = &commands[i];
+		char name[64];
+		snprintf(name, sizeof(name), "%s%s%s%s%s", c->words[0], c->words[1] ? " " : "",
+			 c->words[1] ? c->words[1] : "", c->n_params ? " " : "", c->params);
+		fprintf(f, "  %-24s %s\n", name, c->help);
+	}
+	fprintf(f,
+		"\nOptions:\n"
+		"  -s, --socket PATH    control socket (default %s)\n"
+		"  -t, --timeout SECS   give up on the daemon after SECS seconds (default %d)\n"
+		"  -j, --json           print the daemon's reply data as JSON\n"
+		"  -h, --help           print this text\n"
+		"  -V, --version        print mpiscsiadm's version\n\n"
+		"Exit status: 0 ok, 1 the daemon refused, 2 usage error, 3 cannot reach the daemon.\n",
+		MP_CTL_DEFAULT_SOCKET, DEFAULT_TIMEOUT_S);
+}
+
+/* The command named by words (argc of them), or NULL. */
+static const struct cli_cmd *find_command(int argc, char **words)
+{
+	for (size_t i = 0; i < MP_ARRAY_SIZE(commands); i++) {
+		const struct cli_cmd *c = &commands[i];
+		int nw = c->words[1] ? 2 : 1;
+		if (argc != nw + (int)c->n_params)
+			continue;
+		if (strcmp(words[0], c->words[0]) == 0 && (nw == 1 || strcmp(words[1], c->words[1]) == 0))
+			return c;
+	}
+	return NULL;
+}
+
+/* ---- talking to the daemon ---- */
+
+/* Send line, read one reply line into *reply (malloc'd, no newline). Returns 0 or an EXIT_ code. */
+static int transact(const struct cli_opts *o, const char *line, char **reply, size_t *reply_len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = o->timeout_s };
+	if (strlen(o->socket) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "mpiscsiadm: socket path too long: %s\n", o->socket);
+		return EXIT_USAGE;
+	}
+	memcpy(sa.sun_path, o->socket, strlen(o->socket) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fprintf(stderr, "mpiscsiadm: socket: %s\n", strerror(errno));
+		return EXIT_UNREACHABLE;
+	}
+	/* On a Unix socket the send timeout also bounds connect() against a full backlog. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "mpiscsiadm: cannot reach mpiscsid at %s: %s\n", o->socket,
+			errno == EAGAIN ? "timed out" : strerror(errno));
+		close(fd);
+		return EXIT_UNREACHABLE;
+	}
+	size_t len = strlen(line), off = 0;
+	while (off < len) {
+		ssize_t n = send(fd, line + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "mpiscsiadm: sending to %s: %s\n", o->socket,
+				errno == EAGAIN ? "timed out" : strerror(errno));
+			close(fd);
+			return EXIT_UNREACHABLE;
+		}
+		off += (size_t)n;
+	}
+	shutdown(fd, SHUT_WR);
+
+	size_t cap = 4096, have = 0;
+	char *buf = malloc(cap);
+	char *nl = NULL;
+	while (buf && !nl) {
+		if (have == cap) {
+			if (cap >= MP_CTL_MAX_REPLY) {
+				fprintf(stderr, "mpiscsiadm: reply longer than %u bytes\n", MP_CTL_MAX_REPLY);
+				goto fail;
+			}
+			char *b = realloc(buf, cap * 2);
+			if (!b)
+				break;
+			buf = b;
+			cap *= 2;
+		}
+		ssize_t n = recv(fd, buf + have, cap - have, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "mpiscsiadm: reading from %s: %s\n", o->socket,
+				n == 0 ? "connection closed before a reply" :
+				errno == EAGAIN ? "timed out" : strerror(errno));
+			goto fail;
+		}
+		nl = memchr(buf + have, '\n', (size_t)n);
+		have += (size_t)n;
+	}
+	if (!buf) {
+		fprintf(stderr, "mpiscsiadm: out of memory\n");
+		goto fail;
+	}
+	close(fd);
+	*reply = buf;
+	*reply_len = (size_t)(nl - buf);
+	return 0;
+fail:
+	free(buf);
+	close(fd);
+	return EXIT_UNREACHABLE;
+}
+
+static int run(const struct cli_opts *o, const struct cli_cmd *c, char **params)
+{
+	json_object *args = NULL, *data = NULL;
+	char msg[256];
+	if (c->args && c->args(params, &args, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "mpiscsiadm: %s\n", msg);
+		return EXIT_USAGE;
+	}
+	char *line = mp_ctl_request_build(c->wire, args);
+	if (!line) {
+		fprintf(stderr, "mpiscsiadm: out of memory\n");
+		return EXIT_UNREACHABLE;
+	}
+	char *reply = NULL;
+	size_t reply_len = 0;
+	int rc = transact(o, line, &reply, &reply_len);
+	free(line);
+	if (rc != 0)
+		return rc;
+	struct mp_ctl_error err = { 0 };
+	int pr = mp_ctl_reply_parse(reply, reply_len, &data, &err);
+	free(reply);
+	if (pr < 0) {
+		fprintf(stderr, "mpiscsiadm: bad reply from %s: %s\n", o->socket, err.message);
+		return EXIT_UNREACHABLE;
+	}
+	if (pr > 0) {
+		fprintf(stderr, "mpiscsiadm: %s: %s\n", mp_ctl_errno_code(err.err), err.message);
+		if (o->json) {
+			json_object *eo = json_object_new_object();
+			json_object_object_add(eo, "code", json_object_new_string(mp_ctl_errno_code(err.err)));
+			json_object_object_add(eo, "message", json_object_new_string(err.message));
+			printf("%s\n", json_object_to_json_string_ext(eo, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+			json_object_put(eo);
+		}
+		return EXIT_REFUSED;
+	}
+	if (o->json)
+		printf("%s\n", json_object_to_json_string_ext(data, JSON_C_TO_STRING_PRETTY |
+							   JSON_C_TO_STRING_NOSLASHESCAPE));
+	else
+		c->render(data);
+	json_object_put(data);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_UNREACHABLE;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		usage(stdout);
-		return 0;
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_opts o = { .socket = MP_CTL_DEFAULT_SOCKET, .timeout_s = DEFAULT_TIMEOUT_S };
+	int opt;
+	int64_t t;
+
+	/* "+": options end at the first command word, so "switchgroup disk0 -1" keeps its prio. */
+	while ((opt = getopt_long(argc, argv, "+s:t:jhV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's': o.socket = optarg; break;
+		case 'j': o.json = true; break;
+		case 't':
+			if (parse_i64(optarg, 1, 86400, &t) < 0) {
+				fprintf(stderr, "mpiscsiadm: --timeout wants 1..86400 seconds, not '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			o.timeout_s = (long)t;
+			break;
+		case 'h': usage(stdout); return EXIT_OK;
+		case 'V': printf("mpiscsiadm %s\n", MP_CTL_SOFTWARE_VERSION); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
 	}
-	if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
-		printf("mpiscsiadm %s\n", MPISCSI_VERSION);
-		return 0;
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
 	}
-	usage(stderr);
-	fprintf(stderr, "mpiscsiadm: no such command in this build\n");
-	return 2;
+	const struct cli_cmd *c = find_command(argc - optind, argv + optind);
+	if (!c) {
+		fprintf(stderr, "mpiscsiadm: unknown command or wrong number of arguments:");
+		for (int i = optind; i < argc; i++)
+			fprintf(stderr, " %s", argv[i]);
+		fprintf(stderr, "\nTry 'mpiscsiadm --help'.\n");
+		return EXIT_USAGE;
+	}
+	return run(&o, c, argv + optind + (c->words[1] ? 2 : 1));
 }

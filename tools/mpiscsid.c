@@ -1,4 +1,5 @@
 /* mpiscsid: wires configuration -> iSCSI paths -> multipath core -> NBD exports on one libev loop. */
+#include "common/version.h"
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -16,9 +17,9 @@
 #include "mpath/selector.h"
 #include "mpath/lu.h"
 #include "tools/config.h"
+#include "tools/ctl_server.h"
 #include "transport/nbd/nbd_server.h"
 
-#define MPISCSI_VERSION "0.1.0"
 
 struct disk {
 	struct daemon *d;
@@ -39,6 +40,7 @@ struct daemon {
 	size_t n_ready;
 	uint32_t last_path_id;
 	struct mp_linkmon *linkmon;
+	struct mp_ctl *ctl;
 	bool listening;
 	int exit_status;
 	ev_signal sig_int, sig_term;
@@ -54,6 +56,7 @@ static void usage(FILE *f)
 		"      --nbd unix:PATH      NBD listen address (default unix:/run/mpiscsi/nbd.sock)\n"
 		"      --initiator-name IQN our iSCSI initiator name\n"
 		"      --log-level LEVEL    err, warn, info or debug\n"
+		"      --control PATH       control socket for mpiscsiadm (default /run/mpiscsi/control.sock)\n"
 		"      --check-config       validate the configuration, print it and exit\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            print the version\n\n"
@@ -245,6 +248,15 @@ static void link_changed(void *arg, const char *ifname, int ifindex MP_UNUSED, b
 		}
 }
 
+/* What the control socket sees of the daemon. */
+static size_t model_n_disks(void *arg) { return ((struct daemon *)arg)->n_disks; }
+static struct mp_lu *model_disk_lu(void *arg, size_t i) { return ((struct daemon *)arg)->disks[i].lu; }
+static const char *model_disk_name(void *arg, size_t i) { return ((struct daemon *)arg)->disks[i].conf->name; }
+static const char *model_disk_export(void *arg, size_t i)
+{
+	return ((struct daemon *)arg)->disks[i].conf->export_name;
+}
+
 static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents MP_UNUSED)
 {
 	mp_info("signal %d: shutting down", w->signum);
@@ -256,6 +268,8 @@ static void daemon_teardown(struct daemon *d)
 	/* The NBD server first: no new requests; requests still in the core keep their
 	 * connection objects. Then the paths (in-flight commands complete CANCELLED and wait
 	 * in the core), then the LUs, which fail what waits with ESHUTDOWN. */
+	mp_ctl_free(d->ctl);
+	d->ctl = NULL;
 	nbd_server_free(d->nbd);
 	d->nbd = NULL;
 	for (size_t i = 0; i < d->n_disks; i++) {
@@ -278,12 +292,14 @@ int main(int argc, char **argv)
 		{ "initiator-name", required_argument, NULL, 'i' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "check-config", no_argument, NULL, 'C' },
+		{ "control", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon d = { .exit_status = 0 };
 	const char *file = NULL, *nbd = NULL, *iname = NULL, *level = NULL;
+	const char *control = "/run/mpiscsi/control.sock";
 	bool foreground = false, check = false;
 	char err[1024];
 	int opt;
@@ -296,6 +312,7 @@ int main(int argc, char **argv)
 		case 'i': iname = optarg; break;
 		case 'l': level = optarg; break;
 		case 'C': check = true; break;
+		case 'S': control = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("mpiscsid %s\n", MPISCSI_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -348,6 +365,19 @@ int main(int argc, char **argv)
 			d.exit_status = 1;
 			goto out;
 		}
+	}
+	const struct mp_ctl_model model = {
+		.arg = &d,
+		.n_disks = model_n_disks,
+		.disk_lu = model_disk_lu,
+		.disk_name = model_disk_name,
+		.disk_export = model_disk_export,
+	};
+	d.ctl = mp_ctl_new(d.loop, control, &model, err, sizeof(err));
+	if (!d.ctl) {
+		mp_err("control socket %s: %s", control, err);
+		d.exit_status = 1;
+		goto out;
 	}
 	ev_signal_init(&d.sig_int, stop_cb, SIGINT);
 	ev_signal_init(&d.sig_term, stop_cb, SIGTERM);

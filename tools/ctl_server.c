@@ -1,0 +1,691 @@
+/* mpiscsid's control socket: Unix listener, non-blocking clients, command handlers over the model. */
+#include "tools/ctl_server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "common/log.h"
+#include "common/util.h"
+#include "mpath/lu.h"
+#include "tools/ctl_proto.h"
+
+#define ACCEPT_BACKOFF_S 1.0
+
+struct ctl_client {
+	ev_io io;                   /* first: io_cb casts back */
+	ev_timer timer;             /* stall and idle timeouts, checked lazily */
+	struct mp_ctl *ctl;
+	struct ctl_client *prev, *next;
+	int fd;
+	bool eof;                   /* the peer closed its sending side */
+	bool close_after_reply;     /* the stream cannot be resynchronised */
+	ev_tstamp last_progress;
+	char *out;                  /* the reply being sent, or NULL */
+	size_t out_len, out_off;
+	size_t in_len;
+	char in[MP_CTL_MAX_REQUEST];
+};
+
+struct mp_ctl {
+	ev_io io;                   /* first: accept_cb casts back */
+	ev_timer backoff;
+	struct ev_loop *loop;
+	struct mp_ctl_model model;
+	int fd;
+	char *path;
+	dev_t dev;                  /* identity of the socket file we bound, to unlink only ours */
+	ino_t ino;
+	struct ctl_client *clients;
+	unsigned n_clients;
+};
+
+/* ---- command handlers ---- */
+
+typedef int ctl_handler_fn(struct mp_ctl *ctl, const struct mp_ctl_request *req, json_object **data,
+			   struct mp_ctl_error *err);
+
+static bool path_usable(const struct mp_path *p)
+{
+	return p->state == MP_PATH_UP && !p->admin_failed && !p->marginal;
+}
+
+static json_object *str_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+/* The fields every path view has. */
+static json_object *path_json(const struct mp_path *p)
+{
+	json_object *o = json_object_new_object();
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "id", json_object_new_int64(p->id));
+	json_object_object_add(o, "name", json_object_new_string(p->name));
+	json_object_object_add(o, "iface", json_object_new_string(p->iface));
+	json_object_object_add(o, "state", json_object_new_string(mp_path_state_name(p->state)));
+	json_object_object_add(o, "prio", json_object_new_int(p->prio));
+	json_object_object_add(o, "admin_failed", json_object_new_boolean(p->admin_failed));
+	json_object_object_add(o, "marginal", json_object_new_boolean(p->marginal));
+	json_object_object_add(o, "inflight", json_object_new_int64(p->inflight));
+	return o;
+}
+
+static json_object *path_json_full(const struct mp_path *p, const char *disk)
+{
+	json_object *o = path_json(p);
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "disk", str_or_null(disk));
+	json_object_object_add(o, "inflight_bytes", json_object_new_uint64(p->inflight_bytes));
+	json_object_object_add(o, "submitted", json_object_new_uint64(p->submitted));
+	json_object_object_add(o, "completed", json_object_new_uint64(p->completed));
+	json_object_object_add(o, "errors", json_object_new_uint64(p->errors));
+	json_object_object_add(o, "lat_ewma_us", json_object_new_uint64(p->lat_ewma_us));
+	return o;
+}
+
+/* One disk's summary (the show-disks row; show-topology adds "groups"). */
+static json_object *disk_json(const struct mp_ctl *ctl, size_t i)
+{
+	const struct mp_ctl_model *m = &ctl->model;
+	struct mp_lu *lu = m->disk_lu(m->arg, i);
+	const struct mp_lu_info *info = lu ? mp_lu_get_info(lu) : NULL;
+	json_object *o = json_object_new_object();
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "name", str_or_null(m->disk_name(m->arg, i)));
+	json_object_object_add(o, "export", m->disk_export ? str_or_null(m->disk_export(m->arg, i)) : NULL);
+	json_object_object_add(o, "ready", json_object_new_boolean(info != NULL));
+	json_object_object_add(o, "designator", info ? json_object_new_string(info->designator) : NULL);
+	json_object_object_add(o, "serial", info ? json_object_new_string(info->serial) : NULL);
+	json_object_object_add(o, "vendor", info ? json_object_new_string(info->vendor) : NULL);
+	json_object_object_add(o, "product", info ? json_object_new_string(info->product) : NULL);
+	json_object_object_add(o, "revision", info ? json_object_new_string(info->revision) : NULL);
+	json_object_object_add(o, "block_size", info ? json_object_new_int64(info->block_size) : NULL);
+	json_object_object_add(o, "size_bytes",
+			       info ? json_object_new_uint64(info->num_blocks * info->block_size) : NULL);
+	json_object_object_add(o, "selector", lu ? str_or_null(mp_lu_selector_name(lu)) : NULL);
+	int32_t ap = lu ? mp_lu_active_prio(lu) : INT32_MIN;
+	json_object_object_add(o, "active_prio", ap == INT32_MIN ? NULL : json_object_new_int(ap));
+	json_object_object_add(o, "queued", json_object_new_int64(lu ? mp_lu_queued(lu) : 0));
+	unsigned n = 0, usable = 0;
+	for (const struct mp_path *p = lu ? mp_lu_first_path(lu) : NULL; p; p = p->lu_next) {
+		n++;
+		usable += path_usable(p);
+	}
+	json_object_object_add(o, "paths_total", json_object_new_int64(n));
+	json_object_object_add(o, "paths_usable", json_object_new_int64(usable));
+	return o;
+}
+
+/* The path groups of lu by prio, best first, as multipath -ll shows them. */
+static json_object *groups_json(struct mp_lu *lu)
+{
+	json_object *groups = json_object_new_array();
+	int32_t active = mp_lu_active_prio(lu);
+	bool have_prev = false;
+	int32_t prev = 0;
+	for (;;) {
+		/* Next lower prio than prev: paths are few, a scan per group is cheap and needs no memory. */
+		bool found = false;
+		int32_t best = 0;
+		for (const struct mp_path *p = mp_lu_first_path(lu); p; p = p->lu_next)
+			if ((!have_prev || p->prio < prev) && (!found || p->prio > best)) {
+				best = p->prio;
+				found = true;
+			}
+		if (!found || !groups)
+			break;
+		json_object *g = json_object_new_object(), *paths = json_object_new_array();
+		bool any_usable = false;
+		for (const struct mp_path *p = mp_lu_first_path(lu); p; p = p->lu_next) {
+			if (p->prio != best)
+				continue;
+			any_usable |= path_usable(p);
+			json_object_array_add(paths, path_json(p));
+		}
+		const char *status = best == active ? "active" : any_usable ? "enabled" : "disabled";
+		json_object_object_add(g, "prio", json_object_new_int(best));
+		json_object_object_add(g, "status", json_object_new_string(status));
+		json_object_object_add(g, "paths", paths);
+		json_object_array_add(groups, g);
+		prev = best;
+		have_prev = true;
+	}
+	return groups;
+}
+
+static int cmd_show_disks(struct mp_ctl *ctl, const struct mp_ctl_request *req, json_object **data,
+			  struct mp_ctl_error *err MP_UNUSED)
+{
+	const struct mp_ctl_model *m = &ctl->model;
+	json_object *disks = json_object_new_array();
+	size_t n = m->n_disks(m->arg);
+	for (size_t i = 0; i < n; i++) {
+		json_object *d = disk_json(ctl, i);
+		struct mp_lu *lu = m->disk_lu(m->arg, i);
+		if (req->spec->id == MP_CTL_CMD_SHOW_TOPOLOGY && d)
+			json_object_object_add(d, "groups", lu ? groups_json(lu) : json_object_new_array());
+		json_object_array_add(disks, d);
+	}
+	*data = json_object_new_object();
+	json_object_object_add(*data, "disks", disks);
+	return 0;
+}
+
+static int cmd_show_paths(struct mp_ctl *ctl, const struct mp_ctl_request *req MP_UNUSED, json_object **data,
+			  struct mp_ctl_error *err MP_UNUSED)
+{
+	const struct mp_ctl_model *m = &ctl->model;
+	json_object *paths = json_object_new_array();
+	size_t n = m->n_disks(m->arg);
+	for (size_t i = 0; i < n; i++) {
+		struct mp_lu *lu = m->disk_lu(m->arg, i);
+		for (const struct mp_path *p = lu ? mp_lu_first_path(lu) : NULL; p; p = p->lu_next)
+			json_object_array_add(paths, path_json_full(p, m->disk_name(m->arg, i)));
+	}
+	*data = json_object_new_object();
+	json_object_object_add(*data, "paths", paths);
+	return 0;
+}
+
+/* Path ids are unique across disks; NULL and ENOENT if no disk has it. */
+static struct mp_path *find_path(struct mp_ctl *ctl, int64_t id, size_t *disk, struct mp_ctl_error *err)
+{
+	const struct mp_ctl_model *m = &ctl->model;
+	size_t n = m->n_disks(m->arg);
+	for (size_t i = 0; i < n; i++) {
+		struct mp_lu *lu = m->disk_lu(m->arg, i);
+		for (struct mp_path *p = lu ? mp_lu_first_path(lu) : NULL; p; p = p->lu_next)
+			if (p->id == id) {
+				*disk = i;
+				return p;
+			}
+	}
+	mp_ctl_error_set(err, ENOENT, "no path with id %lld", (long long)id);
+	return NULL;
+}
+
+static int cmd_path_control(struct mp_ctl *ctl, const struct mp_ctl_request *req, json_object **data,
+			    struct mp_ctl_error *err)
+{
+	const struct mp_ctl_model *m = &ctl->model;
+	bool fail = req->spec->id == MP_CTL_CMD_FAIL_PATH;
+	int64_t id = -1;
+	size_t i = 0;
+	mp_ctl_arg_int(req, "id", &id);
+	struct mp_path *p = find_path(ctl, id, &i, err);
+	if (!p)
+		return -1;
+	struct mp_lu *lu = m->disk_lu(m->arg, i);
+	const char *disk = m->disk_name(m->arg, i);
+	errno = 0;
+	int rc = fail ? mp_lu_path_admin_fail(lu, p) : mp_lu_path_reinstate(lu, p);
+	if (rc != 0) {
+		int e = errno ? errno : EIO;
+		mp_ctl_error_set(err, e, "%s path %lld (%s) of disk %s: %s", fail ? "fail" : "reinstate",
+				 (long long)id, p->name, disk ? disk : "?", strerror(e));
+		return -1;
+	}
+	mp_debug("control: operator %s path %u (%s) of disk %s", fail ? "failed" : "reinstated", p->id,
+		p->name, disk ? disk : "?");
+	*data = path_json_full(p, disk);
+	return 0;
+}
+
+/* A disk by its name, export name or LU designator. */
+static bool find_disk(struct mp_ctl *ctl, const char *key, size_t *out, struct mp_ctl_error *err)
+{
+	const struct mp_ctl_model *m = &ctl->model;
+	size_t n = m->n_disks(m->arg);
+	for (size_t i = 0; i < n; i++) {
+		struct mp_lu *lu = m->disk_lu(m->arg, i);
+		const struct mp_lu_info *info = lu ? mp_lu_get_info(lu) : NULL;
+		const char *name = m->disk_name(m->arg, i);
+		const char *exp = m->disk_export ? m->disk_export(m->arg, i) : NULL;
+		if ((name && strcmp(name, key) == 0) || (exp && strcmp(exp, key) == 0) ||
+		    (info && info->designator[0] && strcmp(info->designator, key) == 0)) {
+			*out = i;
+			return true;
+		}
+	}
+	mp_ctl_error_set(err, ENOENT, "no disk named '%s'", key);
+	return false;
+}
+
+static int cmd_switchgroup(struct mp_ctl *ctl, const struct mp_ctl_request *req, json_object **data,
+			   struct mp_ctl_error *err)
+{
+	const struct mp_ctl_model *m = &ctl->model;
+	const char *key = "";
+	int64_t prio = 0;
+	size_t i;
+	mp_ctl_arg_string(req, "disk", &key);
+	mp_ctl_arg_int(req, "prio", &prio);
+	if (!find_disk(ctl, key, &i, err))
+		return -1;
+	struct mp_lu *lu = m->disk_lu(m->arg, i);
+	const char *disk = m->disk_name(m->arg, i);
+	if (!lu) {
+		mp_ctl_error_set(err, ENODEV, "disk %s has no logical unit yet", disk ? disk : key);
+		return -1;
+	}
+	errno = 0;
+	if (mp_lu_switch_group(lu, (int32_t)prio) != 0) {
+		int e = errno ? errno : EIO;
+		mp_ctl_error_set(err, e, "switchgroup disk %s prio %lld: %s", disk ? disk : key, (long long)prio,
+				 e == ENOENT ? "no usable path has that prio" : strerror(e));
+		return -1;
+	}
+	mp_debug("control: operator switched disk %s to path group prio %lld", disk ? disk : key, (long long)prio);
+	*data = json_object_new_object();
+	json_object_object_add(*data, "disk", str_or_null(disk));
+	int32_t ap = mp_lu_active_prio(lu);
+	json_object_object_add(*data, "active_prio", ap == INT32_MIN ? NULL : json_object_new_int(ap));
+	return 0;
+}
+
+static int cmd_version(struct mp_ctl *ctl MP_UNUSED, const struct mp_ctl_request *req MP_UNUSED,
+		       json_object **data, struct mp_ctl_error *err MP_UNUSED)
+{
+	json_object *cmds = json_object_new_array();
+	for (int c = 0; c < MP_CTL_CMD__COUNT; c++)
+		json_object_array_add(cmds, json_object_new_string(mp_ctl_cmd_spec((enum mp_ctl_cmd)c)->name));
+	*data = json_object_new_object();
+	json_object_object_add(*data, "daemon", json_object_new_string("mpiscsid"));
+	json_object_object_add(*data, "version", json_object_new_string(MP_CTL_SOFTWARE_VERSION));
+	json_object_object_add(*data, "protocol", json_object_new_int(MP_CTL_VERSION));
+	json_object_object_add(*data, "commands", cmds);
+	return 0;
+}
+
+/* Handlers by command; a command without one answers ENOSYS. */
+static ctl_handler_fn *const handlers[MP_CTL_CMD__COUNT] = {
+	[MP_CTL_CMD_VERSION] = cmd_version,
+	[MP_CTL_CMD_SHOW_TOPOLOGY] = cmd_show_disks,
+	[MP_CTL_CMD_SHOW_PATHS] = cmd_show_paths,
+	[MP_CTL_CMD_SHOW_DISKS] = cmd_show_disks,
+	[MP_CTL_CMD_FAIL_PATH] = cmd_path_control,
+	[MP_CTL_CMD_REINSTATE_PATH] = cmd_path_control,
+	[MP_CTL_CMD_SWITCHGROUP] = cmd_switchgroup,
+};
+
+/* Answer one request line: a malloc'd reply line, or NULL when out of memory. */
+static char *handle_line(struct mp_ctl *ctl, const char *line, size_t len, size_t *out_len, bool *fatal)
+{
+	struct mp_ctl_request req;
+	struct mp_ctl_error err = { 0 };
+	json_object *data = NULL;
+	char *reply;
+
+	if (mp_ctl_request_parse(line, len, &req, &err) < 0) {
+		*fatal = err.err == EMSGSIZE;
+		mp_debug("control: bad request: %s", err.message);
+		return mp_ctl_reply_error(&err, out_len);
+	}
+	ctl_handler_fn *fn = handlers[req.spec->id];
+	if (!fn)
+		mp_ctl_error_set(&err, ENOSYS, "command '%s' is not implemented by this daemon", req.spec->name);
+	if (fn && fn(ctl, &req, &data, &err) == 0) {
+		reply = mp_ctl_reply_ok(data, out_len);
+	} else {
+		json_object_put(data);
+		if (req.spec->mutates)
+			mp_info("control: %s refused: %s", req.spec->name, err.message);
+		reply = mp_ctl_reply_error(&err, out_len);
+	}
+	mp_ctl_request_clear(&req);
+	return reply;
+}
+
+/* ---- clients ---- */
+
+static void client_close(struct ctl_client *c)
+{
+	struct mp_ctl *ctl = c->ctl;
+	ev_io_stop(ctl->loop, &c->io);
+	ev_timer_stop(ctl->loop, &c->timer);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		ctl->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	ctl->n_clients--;
+	free(c->out);
+	free(c);
+}
+
+/* Send what the socket takes now: 0 (done or would block) or -1 (peer gone). */
+static int client_flush(struct ctl_client *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		c->out_off += (size_t)n;
+		c->last_progress = ev_now(c->ctl->loop);
+	}
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	return 0;
+}
+
+static void client_set_events(struct ctl_client *c, int events)
+{
+	if ((c->io.events & (EV_READ | EV_WRITE)) == events)
+		return;
+	ev_io_stop(c->ctl->loop, &c->io);
+	ev_io_set(&c->io, c->fd, events);
+	ev_io_start(c->ctl->loop, &c->io);
+}
+
+/*
+ * Advance one client as far as it goes without blocking: send the pending
+ * reply; when none is pending, answer the next buffered line. Closes the
+ * client when it is finished or broken; then c is gone.
+ */
+static void client_run(struct ctl_client *c)
+{
+	for (;;) {
+		if (c->out) {
+			if (client_flush(c) < 0) {
+				client_close(c);
+				return;
+			}
+			if (c->out)
+				break;
+		}
+		if (c->close_after_reply) {
+			client_close(c);
+			return;
+		}
+		char *nl = memchr(c->in, '\n', c->in_len);
+		size_t line_len, used;
+		if (nl) {
+			line_len = (size_t)(nl - c->in);
+			used = line_len + 1;
+		} else if (c->in_len == sizeof(c->in) || (c->eof && c->in_len > 0)) {
+			line_len = used = c->in_len;  /* overlong (parse refuses it) or the last line */
+		} else if (c->eof) {
+			client_close(c);
+			return;
+		} else {
+			break;
+		}
+		bool fatal = false;
+		c->out = handle_line(c->ctl, c->in, line_len, &c->out_len, &fatal);
+		c->out_off = 0;
+		if (!c->out) {
+			mp_warn("control: out of memory for a reply");
+			client_close(c);
+			return;
+		}
+		c->close_after_reply |= fatal;
+		memmove(c->in, c->in + used, c->in_len - used);
+		c->in_len -= used;
+	}
+	client_set_events(c, c->out ? EV_WRITE : EV_READ);
+}
+
+static void client_io_cb(struct ev_loop *loop MP_UNUSED, ev_io *w, int revents)
+{
+	struct ctl_client *c = (struct ctl_client *)w;  /* io is the first member */
+
+	if ((revents & EV_READ) && !c->out && !c->eof && c->in_len < sizeof(c->in)) {
+		ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, MSG_DONTWAIT);
+		if (n > 0) {
+			c->in_len += (size_t)n;
+			c->last_progress = ev_now(c->ctl->loop);
+		} else if (n == 0) {
+			c->eof = true;
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			client_close(c);
+			return;
+		}
+	}
+	client_run(c);
+}
+
+/* Lazy timeout: the timer wakes at most every MP_CTL_STALL_TIMEOUT and compares with last_progress. */
+static void client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents MP_UNUSED)
+{
+	struct ctl_client *c = mp_container_of(w, struct ctl_client, timer);
+	bool pending = c->out || c->in_len > 0;
+	ev_tstamp limit = pending ? MP_CTL_STALL_TIMEOUT : MP_CTL_IDLE_TIMEOUT;
+	ev_tstamp left = c->last_progress + limit - ev_now(loop);
+	if (left <= 0) {
+		mp_debug("control: closing a client %s for %.0f s", pending ? "stalled" : "idle", limit);
+		client_close(c);
+		return;
+	}
+	w->repeat = MP_MIN(left, MP_CTL_STALL_TIMEOUT);
+	ev_timer_again(loop, w);
+}
+
+static void refuse_client(int fd, unsigned n)
+{
+	struct mp_ctl_error err;
+	size_t len;
+	mp_ctl_error_set(&err, EBUSY, "%u control clients connected, try again later", n);
+	char *line = mp_ctl_reply_error(&err, &len);
+	if (line && send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		mp_debug("control: refusing a client: %s", strerror(errno));
+	free(line);
+	close(fd);
+}
+
+static void accept_backoff_cb(struct ev_loop *loop, ev_timer *w, int revents MP_UNUSED)
+{
+	struct mp_ctl *ctl = mp_container_of(w, struct mp_ctl, backoff);
+	ev_io_start(loop, &ctl->io);
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents MP_UNUSED)
+{
+	struct mp_ctl *ctl = (struct mp_ctl *)w;  /* io is the first member */
+
+	for (unsigned i = 0; i < 16; i++) {
+		int fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			/* Out of descriptors or memory: pause instead of spinning on a ready socket. */
+			mp_warn("control: accept on %s: %s; pausing for %.0f s", ctl->path, strerror(errno),
+				ACCEPT_BACKOFF_S);
+			ev_io_stop(loop, &ctl->io);
+			ev_timer_set(&ctl->backoff, ACCEPT_BACKOFF_S, 0.);
+			ev_timer_start(loop, &ctl->backoff);
+			return;
+		}
+		if (ctl->n_clients >= MP_CTL_MAX_CLIENTS) {
+			mp_warn("control: %u clients connected, refusing another", ctl->n_clients);
+			refuse_client(fd, ctl->n_clients);
+			continue;
+		}
+		struct ctl_client *c = calloc(1, sizeof(*c));
+		if (!c) {
+			mp_warn("control: out of memory for a new client");
+			close(fd);
+			continue;
+		}
+		c->ctl = ctl;
+		c->fd = fd;
+		c->last_progress = ev_now(loop);
+		c->next = ctl->clients;
+		if (c->next)
+			c->next->prev = c;
+		ctl->clients = c;
+		ctl->n_clients++;
+		ev_io_init(&c->io, client_io_cb, fd, EV_READ);
+		ev_io_start(loop, &c->io);
+		ev_init(&c->timer, client_timer_cb);
+		c->timer.repeat = MP_CTL_STALL_TIMEOUT;
+		ev_timer_again(loop, &c->timer);
+	}
+}
+
+/* ---- listening ---- */
+
+/* mkdir -p (mode 0755) for the directory part of path. */
+static int make_parent_dirs(const char *path, char *err, size_t errlen)
+{
+	char tmp[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
+			int e = errno;
+			snprintf(err, errlen, "cannot create directory %s: %s", tmp, strerror(e));
+			errno = e;
+			return -1;
+		}
+		*p = '/';
+	}
+	return 0;
+}
+
+/* Remove a socket file nobody answers on; refuse a live one and anything that is not a socket. */
+static int remove_stale_socket(const char *path, const struct sockaddr_un *sa, char *err, size_t errlen)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		errno = e;
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s exists and is not a socket", path);
+		errno = EEXIST;
+		return -1;
+	}
+	/* Non-blocking: a live daemon with a full backlog answers EAGAIN instead of blocking us. */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "socket: %s", strerror(e));
+		errno = e;
+		return -1;
+	}
+	int live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 || errno == EAGAIN;
+	close(fd);
+	if (live) {
+		snprintf(err, errlen, "%s: another daemon is listening there", path);
+		errno = EADDRINUSE;
+		return -1;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		int e = errno;
+		snprintf(err, errlen, "cannot remove stale socket %s: %s", path, strerror(e));
+		errno = e;
+		return -1;
+	}
+	mp_info("control: removed stale socket %s", path);
+	return 0;
+}
+
+struct mp_ctl *mp_ctl_new(struct ev_loop *loop, const char *path, const struct mp_ctl_model *model,
+			  char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int e;
+
+	if (!model || !model->n_disks || !model->disk_lu || !model->disk_name) {
+		snprintf(err, errlen, "control socket: incomplete model");
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!path || path[0] != '/' || strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "control socket path '%s' must be absolute and shorter than %zu bytes",
+			 path ? path : "", sizeof(sa.sun_path));
+		errno = EINVAL;
+		return NULL;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (make_parent_dirs(path, err, errlen) < 0 || remove_stale_socket(path, &sa, err, errlen) < 0)
+		return NULL;
+
+	struct mp_ctl *ctl = calloc(1, sizeof(*ctl));
+	if (!ctl || !(ctl->path = strdup(path))) {
+		free(ctl);
+		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	ctl->loop = loop;
+	ctl->model = *model;
+	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ctl->fd < 0) {
+		e = errno;
+		snprintf(err, errlen, "socket: %s", strerror(e));
+		goto fail;
+	}
+	if (bind(ctl->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		e = errno;
+		snprintf(err, errlen, "bind %s: %s", path, strerror(e));
+		goto fail;
+	}
+	/* Before listen(): nobody can connect while the mode is still the umask's. */
+	if (chmod(path, 0600) < 0 || lstat(path, &st) < 0 || listen(ctl->fd, 16) < 0) {
+		e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		unlink(path);
+		goto fail;
+	}
+	ctl->dev = st.st_dev;
+	ctl->ino = st.st_ino;
+	ev_io_init(&ctl->io, accept_cb, ctl->fd, EV_READ);
+	ev_timer_init(&ctl->backoff, accept_backoff_cb, ACCEPT_BACKOFF_S, 0.);
+	ev_io_start(loop, &ctl->io);
+	mp_info("control: listening on unix:%s", path);
+	return ctl;
+fail:
+	if (ctl->fd >= 0)
+		close(ctl->fd);
+	free(ctl->path);
+	free(ctl);
+	errno = e;
+	return NULL;
+}
+
+unsigned mp_ctl_client_count(const struct mp_ctl *ctl)
+{
+	return ctl->n_clients;
+}
+
+void mp_ctl_free(struct mp_ctl *ctl)
+{
+	struct stat st;
+	if (!ctl)
+		return;
+	while (ctl->clients)
+		client_close(ctl->clients);
+	ev_io_stop(ctl->loop, &ctl->io);
+	ev_timer_stop(ctl->loop, &ctl->backoff);
+	close(ctl->fd);
+	if (lstat(ctl->path, &st) == 0 && st.st_dev == ctl->dev && st.st_ino == ctl->ino)
+		unlink(ctl->path);
+	free(ctl->path);
+	free(ctl);
+}

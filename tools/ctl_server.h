@@ -1,0 +1,66 @@
+/* mpiscsid's control socket: serves the ctl_proto protocol to mpiscsiadm on the daemon's libev loop. */
+#ifndef MP_TOOLS_CTL_SERVER_H
+#define MP_TOOLS_CTL_SERVER_H
+
+#include <stddef.h>
+#include <ev.h>
+
+struct mp_lu;
+struct mp_ctl;
+
+/*
+ * How the server reads the daemon's disks without knowing its structs. Disks
+ * are indexed 0..n_disks()-1; the index of a disk must not change while the
+ * server runs. disk_lu may return NULL for a disk without an LU yet;
+ * disk_export may return NULL (not exported). Strings and LUs are only
+ * borrowed for the duration of one request.
+ */
+struct mp_ctl_model {
+	void *arg;
+	size_t (*n_disks)(void *arg);
+	struct mp_lu *(*disk_lu)(void *arg, size_t i);
+	const char *(*disk_name)(void *arg, size_t i);
+	const char *(*disk_export)(void *arg, size_t i);
+};
+
+/*
+ * Contract
+ * - Everything runs on the loop given to mp_ctl_new(); nothing blocks, nothing
+ *   is thread-safe. Requests are handled synchronously from the loop: each
+ *   reply is built completely before anything else runs.
+ * - Limits: MP_CTL_MAX_CLIENTS connections (one more is sent an EBUSY error
+ *   reply and closed); per client one MP_CTL_MAX_REQUEST input buffer and at
+ *   most one reply (MP_CTL_MAX_REPLY) waiting to be sent. While a reply waits,
+ *   the server reads nothing more from that client (pipelined requests wait in
+ *   the socket), so a client that does not read only ever costs its own slot.
+ * - A line that is not a valid request gets an error reply and the connection
+ *   goes on (the newline resynchronises the stream). A line longer than
+ *   MP_CTL_MAX_REQUEST gets an EMSGSIZE error reply and the connection is
+ *   closed once the reply is sent.
+ * - Timeouts: a client with a partial request or an unsent reply that makes no
+ *   progress for MP_CTL_STALL_TIMEOUT seconds is closed; an idle client is
+ *   closed after MP_CTL_IDLE_TIMEOUT seconds.
+ * - Peer closing its sending side (shutdown(SHUT_WR)) is fine: buffered
+ *   requests, including a last one without a newline, are answered first.
+ */
+#define MP_CTL_MAX_CLIENTS   16u
+#define MP_CTL_STALL_TIMEOUT 30.0
+#define MP_CTL_IDLE_TIMEOUT  300.0
+
+/*
+ * Listen on the Unix socket path: its parent directory is created (0755) if
+ * missing; an existing socket there is removed only if nothing answers on it
+ * (EADDRINUSE if something does; any other kind of file there is EEXIST); the
+ * socket gets mode 0600. model is copied; model->arg and the LUs it returns
+ * must outlive the server. Returns NULL with errno set and a message in err.
+ */
+struct mp_ctl *mp_ctl_new(struct ev_loop *loop, const char *path, const struct mp_ctl_model *model,
+			  char *err, size_t errlen);
+
+/* Connected clients, for tests. */
+unsigned mp_ctl_client_count(const struct mp_ctl *ctl);
+
+/* Close every client, stop listening, unlink the socket (if it is still ours), free. NULL is fine. */
+void mp_ctl_free(struct mp_ctl *ctl);
+
+#endif
