@@ -28,20 +28,41 @@
 #        TGT_PATHS    K                      TGT_PORTALS      "198.18.1.2:3260 198.18.2.2:3260 ..."
 #        TGT_LOG      tgtd's log file
 #      Path k: veth<k> in both namespaces, 198.18.k.1/24 (ini) <-> 198.18.k.2/24 (tgt).
+#   tgt_setup_cross NICS PORTALS SIZE_MB
+#                               like tgt_setup, but every initiator NIC reaches every portal:
+#                               NICS veths (1..16), PORTALS portals (1..NICS) 198.18.p.2 on the
+#                               target's veth<p>; NICS x PORTALS paths. Host routes in the
+#                               initiator namespace: 198.18.p.2/32 dev veth<p> (metric 0, what an
+#                               unbound socket uses) and, for every NIC k != p, 198.18.p.2/32 via
+#                               198.18.k.2 dev veth<k> metric 10 (what a socket bound to veth<k>
+#                               uses). The target answers from any local address over the veth
+#                               the packet came in on (its connected /24); rp_filter is 0 on both
+#                               sides. Extra exports: TGT_NICS, TGT_NPORTALS, TGT_CROSS=1.
+#                               (tgt_setup K sets TGT_NICS = TGT_NPORTALS = K, TGT_CROSS=0.)
+#   tgt_routes K                (re)add NIC K's host routes (cross topology; no-op otherwise).
+#                               `ip link set down` flushes them: tgt_nic_up calls it.
+#   tgt_add_lun N SIZE_MB       add LUN N (2..) to tid 1, backed by a new sparse file
+#                               /dev/shm/mpi-$SUF-lunN.img (removed at exit; re-added by tgt_start)
+#   tgt_new_identity SIZE_MB    make the next tgt_start serve LUN 1 from a NEW backing file with a
+#                               new scsi_id/scsi_sn (TGT_SCSI_ID, TGT_SCSI_SN): a target whose LU
+#                               changed identity behind the same IQN/LUN. Old file kept until exit.
 #   tgt_url K [LUN]             print iscsi://198.18.K.2:3260/$TGT_IQN/LUN (LUN default 1)
 #   tgt_cleanup                 stop tgtd (tgtadm delete system, KILL as last resort), delete
 #                               both namespaces and the backing file (registered by tgt_setup)
 #   tgt_stop / tgt_start        stop tgtd / start it again with the same LU (target restart fault)
-#   tgt_nic_down K / tgt_nic_up K   set the initiator side veth<K> down / up
+#   tgt_nic_down K / tgt_nic_up K   set the initiator side veth<K> down / up (up re-adds routes)
 #   ini_exec CMD...             run CMD inside the initiator namespace
 #   tgt_exec CMD...             run CMD inside the target namespace
-#   start_daemon SOCK URL...    start "$BUILD/bin/mpiscsid -f --nbd unix:SOCK URL..." in the
+#   start_daemon SOCK [URL...]  start "$BUILD/bin/mpiscsid -f --nbd unix:SOCK URL..." in the
 #                               initiator namespace (extra daemon options: $DAEMON_ARGS, a bash
-#                               array or string), log to $DAEMON_LOG, PID in $DAEMON_PID; wait
+#                               array or string; with -c/--config FILE there, URLs may be omitted;
+#                               --nbd on the command line overrides the file's [nbd] listen),
+#                               log to $DAEMON_LOG, PID in $DAEMON_PID; wait
 #                               (DAEMON_TIMEOUT, default 30 s) until SOCK accepts; on death or
 #                               timeout fail with the last log lines.
 #                               E2E_BRIDGE=qemu-nbd replaces the daemon by qemu-nbd (export
 #                               disk0, first URL only) to validate test logic; it says so loudly.
+#   DAEMON_CTL                  the daemon's control socket (next to SOCK), for mpiscsiadm -s
 #   stop_daemon                 TERM the daemon and wait (10 s); fail if it needed KILL, exited
 #                               non-zero, or its log holds a sanitizer report
 #   nbd_uri SOCK                print nbd+unix:///disk0?socket=SOCK
@@ -155,7 +176,23 @@ ini_exec() { ip netns exec "$INI_NS" "$@"; }
 tgt_exec() { ip netns exec "$TGT_NS" "$@"; }
 tgt_url() { printf 'iscsi://198.18.%s.2:3260/%s/%s\n' "$1" "$TGT_IQN" "${2:-1}"; }
 tgt_nic_down() { ip -n "$INI_NS" link set "veth$1" down; }
-tgt_nic_up() { ip -n "$INI_NS" link set "veth$1" up; }
+tgt_nic_up() { ip -n "$INI_NS" link set "veth$1" up && tgt_routes "$1"; }
+
+# Host routes of initiator NIC K in the cross topology (see tgt_setup_cross). Idempotent
+# (`ip route replace`); a NIC that is down gets none (the kernel refuses them; tgt_nic_up adds
+# them again).
+tgt_routes() {
+    local k=$1 p
+    [[ ${TGT_CROSS:-0} == 1 ]] || return 0
+    ip -n "$INI_NS" link show "veth$k" 2>/dev/null | grep -q '[<,]UP[,>]' || return 0
+    for ((p = 1; p <= TGT_NPORTALS; p++)); do
+        if (( p == k )); then
+            ip -n "$INI_NS" route replace "198.18.$p.2/32" dev "veth$k" metric 0
+        else
+            ip -n "$INI_NS" route replace "198.18.$p.2/32" via "198.18.$k.2" dev "veth$k" metric 10
+        fi
+    done
+}
 _tgtadm() { tgtadm -C "$TGT_CTL" "$@"; }
 
 _tgt_pick_ctl() {
@@ -174,7 +211,7 @@ _tgt_pick_ctl() {
 
 _tgt_listening() {
     local k
-    for ((k = 1; k <= TGT_PATHS; k++)); do
+    for ((k = 1; k <= ${TGT_NPORTALS:-$TGT_PATHS}; k++)); do
         ip netns exec "$TGT_NS" ss -Hltn "src 198.18.$k.2:3260" | grep -q LISTEN || return 1
     done
 }
@@ -188,7 +225,7 @@ _tgt_ready() {
 
 tgt_start() {
     local portals="" k
-    for ((k = 1; k <= TGT_PATHS; k++)); do
+    for ((k = 1; k <= ${TGT_NPORTALS:-$TGT_PATHS}; k++)); do
         portals+="${portals:+,}portal=198.18.$k.2:3260"
     done
     mkdir -p /var/run/tgtd
@@ -209,7 +246,13 @@ tgt_start() {
     _tgtadm --lld iscsi --op new --mode target --tid 1 -T "$TGT_IQN"
     _tgtadm --lld iscsi --op new --mode logicalunit --tid 1 --lun 1 -b "$TGT_BACKING"
     _tgtadm --lld iscsi --op update --mode logicalunit --tid 1 --lun 1 \
-        --params "thin_provisioning=1,scsi_sn=mpi$TGT_SUF,scsi_id=mpiscsi-$TGT_SUF"
+        --params "thin_provisioning=1,scsi_sn=${TGT_SCSI_SN:-mpi$TGT_SUF},scsi_id=${TGT_SCSI_ID:-mpiscsi-$TGT_SUF}"
+    local l
+    for l in ${TGT_EXTRA_LUNS:-}; do
+        _tgtadm --lld iscsi --op new --mode logicalunit --tid 1 --lun "$l" -b "/dev/shm/mpi-$TGT_SUF-lun$l.img"
+        _tgtadm --lld iscsi --op update --mode logicalunit --tid 1 --lun "$l" \
+            --params "thin_provisioning=1,scsi_sn=mpi${TGT_SUF}l$l,scsi_id=mpiscsi-$TGT_SUF-lun$l"
+    done
     local p
     for p in MaxRecvDataSegmentLength MaxXmitDataSegmentLength MaxBurstLength FirstBurstLength; do
         _tgtadm --lld iscsi --op update --mode target --tid 1 -n "$p" -v 262144
@@ -249,7 +292,33 @@ tgt_cleanup() {
     [[ -n ${INI_NS:-} ]] && ip netns del "$INI_NS" 2>/dev/null
     [[ -n ${TGT_NS:-} ]] && ip netns del "$TGT_NS" 2>/dev/null
     [[ -n ${TGT_BACKING:-} ]] && rm -f "$TGT_BACKING"
+    [[ -n ${TGT_SUF:-} ]] && rm -f "/dev/shm/mpi-$TGT_SUF-lun"*.img "/dev/shm/mpi-$TGT_SUF-id"*.img
     return 0
+}
+
+tgt_add_lun() {
+    local n=$1 size_mb=$2
+    [[ $n =~ ^[0-9]+$ ]] && (( n >= 2 && n <= 255 )) || die "tgt_add_lun: N must be 2..255"
+    [[ $size_mb =~ ^[0-9]+$ ]] && (( size_mb >= 1 )) || die "tgt_add_lun: SIZE_MB must be a positive integer"
+    [[ " ${TGT_EXTRA_LUNS:-} " != *" $n "* ]] || die "tgt_add_lun: LUN $n exists"
+    truncate -s "${size_mb}M" "/dev/shm/mpi-$TGT_SUF-lun$n.img"
+    _tgtadm --lld iscsi --op new --mode logicalunit --tid 1 --lun "$n" -b "/dev/shm/mpi-$TGT_SUF-lun$n.img"
+    _tgtadm --lld iscsi --op update --mode logicalunit --tid 1 --lun "$n" \
+        --params "thin_provisioning=1,scsi_sn=mpi${TGT_SUF}l$n,scsi_id=mpiscsi-$TGT_SUF-lun$n"
+    TGT_EXTRA_LUNS="${TGT_EXTRA_LUNS:-}${TGT_EXTRA_LUNS:+ }$n"
+    export TGT_EXTRA_LUNS
+}
+
+tgt_new_identity() {
+    local size_mb=$1
+    [[ $size_mb =~ ^[0-9]+$ ]] && (( size_mb >= 1 )) || die "tgt_new_identity: SIZE_MB must be a positive integer"
+    TGT_ID_GEN=$(( ${TGT_ID_GEN:-0} + 1 ))
+    TGT_BACKING="/dev/shm/mpi-$TGT_SUF-id$TGT_ID_GEN.img"
+    truncate -s "${size_mb}M" "$TGT_BACKING"
+    TGT_SIZE=$((size_mb * 1024 * 1024))
+    TGT_SCSI_SN="mpi${TGT_SUF}g$TGT_ID_GEN"
+    TGT_SCSI_ID="mpiscsi-$TGT_SUF-gen$TGT_ID_GEN"
+    export TGT_BACKING TGT_SIZE TGT_SCSI_SN TGT_SCSI_ID TGT_ID_GEN
 }
 
 _veth_up() {
@@ -258,9 +327,23 @@ _veth_up() {
 }
 
 tgt_setup() {
-    local k_paths=$1 size_mb=$2 k
+    local k_paths=$1 size_mb=$2
     [[ $k_paths =~ ^[0-9]+$ ]] && (( k_paths >= 1 && k_paths <= 32 )) || die "tgt_setup: K must be 1..32"
+    _tgt_setup "$k_paths" "$k_paths" "$size_mb" 0
+}
+
+tgt_setup_cross() {
+    local nics=$1 nportals=$2 size_mb=$3
+    [[ $nics =~ ^[0-9]+$ ]] && (( nics >= 1 && nics <= 16 )) || die "tgt_setup_cross: NICS must be 1..16"
+    [[ $nportals =~ ^[0-9]+$ ]] && (( nportals >= 1 && nportals <= nics )) ||
+        die "tgt_setup_cross: PORTALS must be 1..NICS"
+    _tgt_setup "$nics" "$nportals" "$size_mb" 1
+}
+
+_tgt_setup() {
+    local nics=$1 nportals=$2 size_mb=$3 cross=$4 k k_paths
     [[ $size_mb =~ ^[0-9]+$ ]] && (( size_mb >= 1 )) || die "tgt_setup: SIZE_MB must be a positive integer"
+    if (( cross )); then k_paths=$((nics * nportals)); else k_paths=$nics; fi
     need_root
     need_tool tgtd tgt
     need_tool tgtadm tgt
@@ -276,6 +359,12 @@ tgt_setup() {
     TGT_BACKING="/dev/shm/mpi-$TGT_SUF.img"
     TGT_SIZE=$((size_mb * 1024 * 1024))
     TGT_PATHS=$k_paths
+    TGT_NICS=$nics
+    TGT_NPORTALS=$nportals
+    TGT_CROSS=$cross
+    TGT_EXTRA_LUNS=
+    TGT_SCSI_SN=
+    TGT_SCSI_ID=
     TGT_LOG="$FIX_LOGDIR/tgtd.log"
     TGT_PID=
     : >"$TGT_LOG"
@@ -287,23 +376,33 @@ tgt_setup() {
     ip -n "$INI_NS" link set lo up
     ip -n "$TGT_NS" link set lo up
     TGT_PORTALS=""
-    for ((k = 1; k <= k_paths; k++)); do
+    if (( cross )); then
+        # packets for 198.18.p.2 arrive over veth<k> (k != p) and replies leave over veth<k>
+        # with source 198.18.p.2: no reverse-path filtering on either side
+        local ns
+        for ns in "$INI_NS" "$TGT_NS"; do
+            ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+        done
+    fi
+    for ((k = 1; k <= nics; k++)); do
         ip -n "$INI_NS" link add "veth$k" type veth peer name "veth$k" netns "$TGT_NS"
         ip -n "$INI_NS" addr add "198.18.$k.1/24" dev "veth$k"
         ip -n "$TGT_NS" addr add "198.18.$k.2/24" dev "veth$k"
         ip -n "$INI_NS" link set "veth$k" up
         ip -n "$TGT_NS" link set "veth$k" up
-        TGT_PORTALS+="${TGT_PORTALS:+ }198.18.$k.2:3260"
+        (( k > nportals )) || TGT_PORTALS+="${TGT_PORTALS:+ }198.18.$k.2:3260"
     done
     # IPv4 on veth needs no DAD; wait for the carrier on both ends
-    for ((k = 1; k <= k_paths; k++)); do
+    for ((k = 1; k <= nics; k++)); do
         wait_until 10 _veth_up "$k" || die "path $k: veth$k has no carrier"
+        tgt_routes "$k"
     done
 
     truncate -s "${size_mb}M" "$TGT_BACKING"
     tgt_start
     export TGT_SUF INI_NS TGT_NS TGT_IQN TGT_BACKING TGT_SIZE TGT_PATHS TGT_PORTALS TGT_CTL TGT_PID TGT_LOG
-    log "fixture: $k_paths path(s), ${size_mb} MiB LU $TGT_IQN, tgtd pid $TGT_PID ctl $TGT_CTL, ns $INI_NS/$TGT_NS"
+    export TGT_NICS TGT_NPORTALS TGT_CROSS TGT_EXTRA_LUNS
+    log "fixture: $k_paths path(s) ($nics NIC(s) x $nportals portal(s)$( ((cross)) && echo ', cross-routed')), ${size_mb} MiB LU $TGT_IQN, tgtd pid $TGT_PID ctl $TGT_CTL, ns $INI_NS/$TGT_NS"
 }
 
 # ---------------------------------------------------------------- the daemon
@@ -337,7 +436,6 @@ stop_daemon() {
 
 start_daemon() {
     local sock=$1; shift
-    (( $# >= 1 )) || die "start_daemon SOCK URL..."
     fixture_tmpdir
     DAEMON_SOCK=$sock
     DAEMON_LOG="$FIX_LOGDIR/daemon.log"
@@ -347,6 +445,11 @@ start_daemon() {
     elif [[ -n ${DAEMON_ARGS:-} ]]; then
         read -r -a extra <<<"$DAEMON_ARGS"
     fi
+    local a has_conf=0
+    for a in "${extra[@]}"; do [[ $a == -c || $a == --config || $a == --config=* ]] && has_conf=1; done
+    (( $# >= 1 || has_conf )) || die "start_daemon SOCK URL... (or DAEMON_ARGS with -c FILE)"
+    [[ ${E2E_BRIDGE:-mpiscsid} != qemu-nbd ]] || (( $# >= 1 )) ||
+        die "E2E_BRIDGE=qemu-nbd needs an iscsi:// URL (it reads no config file)"
     rm -f "$sock"
     if [[ ${E2E_BRIDGE:-mpiscsid} == qemu-nbd ]]; then
         log "WARNING: E2E_BRIDGE=qemu-nbd: testing qemu-nbd, NOT mpiscsid (test-logic validation only)"
@@ -363,7 +466,8 @@ start_daemon() {
     else
         local bin="$BUILD/bin/mpiscsid"
         [[ -x $bin ]] || die "$bin not built (run: make all)"
-        ip netns exec "$INI_NS" "$bin" -f --nbd "unix:$sock" "${extra[@]}" "$@" >"$DAEMON_LOG" 2>&1 &
+        DAEMON_CTL="$(dirname "$sock")/control.sock"
+        ip netns exec "$INI_NS" "$bin" -f --nbd "unix:$sock" --control "$DAEMON_CTL" "${extra[@]}" "$@" >"$DAEMON_LOG" 2>&1 &
         DAEMON_PID=$!
     fi
     fixture_trap_add "fixture_kill $DAEMON_PID"
