@@ -201,3 +201,31 @@ struct mp_sel_path *mp_sel_end(struct mp_sel_lu *lu, struct mp_path *p, uint32_t
 		sp->inflight_bytes = 0;
 	return sp;
 }
+
+void mp_sel_op_destroy(void *st)
+{
+	if (!st)
+		return;
+	mp_sel_lu_fini(st);
+	free(st);
+}
+
+void mp_sel_op_add_path(void *st, struct mp_path *p)
+{
+	mp_sel_add(st, p, sizeof(struct mp_sel_path));
+}
+
+void mp_sel_op_remove_path(void *st, struct mp_path *p)
+{
+	mp_sel_remove(st, p);
+}
+
+void mp_sel_op_start_io(void *st, struct mp_path *p, uint32_t bytes, uint64_t now_us)
+{
+	mp_sel_start(st, p, bytes, now_us);
+}
+
+void mp_sel_op_end_io(void *st, struct mp_path *p, uint32_t bytes, uint64_t start_us, uint64_t now_us)
+{
+	mp_sel_end(st, p, bytes, start_us, now_us);
+}

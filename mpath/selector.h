@@ -10,7 +10,7 @@
  * A selector chooses, for one command, a path among the usable paths of the
  * LU's active path group. The core owns the paths and their counters; a
  * selector keeps only its own per-LU state (created by create()) and may keep
- * per-path state in the path's `sel` slot (struct mp_path_sel below).
+ * per-path state in the path's `sel` slot (struct mp_path.sel).
  *
  * Call order the core guarantees: create; add_path for each path that joins;
  * select -> start_io (for the path returned) -> ... -> end_io for each command

@@ -78,6 +78,17 @@ struct mp_sel_path *mp_sel_end(struct mp_sel_lu *lu, struct mp_path *p, uint32_t
                                uint64_t now_us);
 
 /*
+ * Ops the selectors share as they are, for a per-LU struct that starts with
+ * struct mp_sel_lu and per-path state that is a plain struct mp_sel_path
+ * (mp_sel_op_destroy and mp_sel_op_remove_path fit any per-path size).
+ */
+void mp_sel_op_destroy(void *st);
+void mp_sel_op_add_path(void *st, struct mp_path *p);
+void mp_sel_op_remove_path(void *st, struct mp_path *p);
+void mp_sel_op_start_io(void *st, struct mp_path *p, uint32_t bytes, uint64_t now_us);
+void mp_sel_op_end_io(void *st, struct mp_path *p, uint32_t bytes, uint64_t start_us, uint64_t now_us);
+
+/*
  * Distance of sp from the last chosen path in the rotation (0 = next in
  * turn). The rotation follows join order, so it does not depend on the order
  * of the candidate array, and a path leaving or joining does not restart it.

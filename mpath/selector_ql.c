@@ -26,24 +26,6 @@ static void *ql_create(const char *args, char *err, size_t errlen)
 	return st;
 }
 
-static void ql_destroy(void *st)
-{
-	if (!st)
-		return;
-	mp_sel_lu_fini(st);
-	free(st);
-}
-
-static void ql_add_path(void *st, struct mp_path *p)
-{
-	mp_sel_add(st, p, sizeof(struct mp_sel_path));
-}
-
-static void ql_remove_path(void *st, struct mp_path *p)
-{
-	mp_sel_remove(st, p);
-}
-
 static uint32_t inflight_of(const struct mp_path *p)
 {
 	const struct mp_sel_path *sp = p->sel;
@@ -69,30 +51,20 @@ static struct mp_path *ql_select(void *arg, struct mp_path *const *cands, size_t
 	return mp_sel_chose(&st->base, cands[best]);
 }
 
-static void ql_start_io(void *st, struct mp_path *p, uint32_t bytes, uint64_t now_us)
-{
-	mp_sel_start(st, p, bytes, now_us);
-}
-
-static void ql_end_io(void *st, struct mp_path *p, uint32_t bytes, uint64_t start_us, uint64_t now_us)
-{
-	mp_sel_end(st, p, bytes, start_us, now_us);
-}
-
 const struct mp_selector_ops mp_selector_queue_length = {
 	.name = "queue-length",
 	/* Takes no arguments. */
 	.create = ql_create,
 	/* Frees the per-path states still added. */
-	.destroy = ql_destroy,
+	.destroy = mp_sel_op_destroy,
 	/* New path with nothing in flight: it gets the next commands. */
-	.add_path = ql_add_path,
+	.add_path = mp_sel_op_add_path,
 	/* Frees the path's state; its later end_io calls are ignored. */
-	.remove_path = ql_remove_path,
+	.remove_path = mp_sel_op_remove_path,
 	/* Fewest in flight; among equals the next in join order after the last choice. */
 	.select = ql_select,
 	/* One more in flight on the path. */
-	.start_io = ql_start_io,
+	.start_io = mp_sel_op_start_io,
 	/* One fewer; ignored after remove_path. */
-	.end_io = ql_end_io,
+	.end_io = mp_sel_op_end_io,
 };

@@ -30,25 +30,6 @@ static void *rr_create(const char *args, char *err, size_t errlen)
 	return st;
 }
 
-static void rr_destroy(void *st)
-{
-	if (!st)
-		return;
-	mp_sel_lu_fini(st);
-	free(st);
-}
-
-static void rr_add_path(void *st, struct mp_path *p)
-{
-	mp_sel_add(st, p, sizeof(struct mp_sel_path));
-}
-
-static void rr_remove_path(void *st, struct mp_path *p)
-{
-	/* The turn is remembered by seq, not by pointer: the rotation goes on after the path's place. */
-	mp_sel_remove(st, p);
-}
-
 /*
  * Stay on the path of the current turn while it is a candidate and has had
  * fewer than min_io commands; otherwise the next candidate in join order after
@@ -81,30 +62,20 @@ static struct mp_path *rr_select(void *arg, struct mp_path *const *cands, size_t
 	return mp_sel_chose(&st->base, cands[best]);
 }
 
-static void rr_start_io(void *st, struct mp_path *p, uint32_t bytes, uint64_t now_us)
-{
-	mp_sel_start(st, p, bytes, now_us);
-}
-
-static void rr_end_io(void *st, struct mp_path *p, uint32_t bytes, uint64_t start_us, uint64_t now_us)
-{
-	mp_sel_end(st, p, bytes, start_us, now_us);
-}
-
 const struct mp_selector_ops mp_selector_round_robin = {
 	.name = "round-robin",
 	/* args: rr_min_io=N (1..100000, default 1). */
 	.create = rr_create,
 	/* Frees the per-path states still added. */
-	.destroy = rr_destroy,
+	.destroy = mp_sel_op_destroy,
 	/* The new path comes last in the rotation. */
-	.add_path = rr_add_path,
-	/* Frees the path's state; the rotation continues after its place. */
-	.remove_path = rr_remove_path,
+	.add_path = mp_sel_op_add_path,
+	/* Frees the path's state; the turn is kept by seq, so the rotation goes on after its place. */
+	.remove_path = mp_sel_op_remove_path,
 	/* rr_min_io commands per turn, turns in join order. */
 	.select = rr_select,
 	/* Only the shared in-flight count (the choice does not use it). */
-	.start_io = rr_start_io,
-	/* Counts them out; ignored after remove_path. */
-	.end_io = rr_end_io,
+	.start_io = mp_sel_op_start_io,
+	/* Counts the command out; ignored after remove_path. */
+	.end_io = mp_sel_op_end_io,
 };

@@ -75,22 +75,9 @@ static void *st_create(const char *args, char *err, size_t errlen)
 	return st;
 }
 
-static void st_destroy(void *st)
-{
-	if (!st)
-		return;
-	mp_sel_lu_fini(st);
-	free(st);
-}
-
 static void st_add_path(void *st, struct mp_path *p)
 {
 	mp_sel_add(st, p, sizeof(struct st_path));
-}
-
-static void st_remove_path(void *st, struct mp_path *p)
-{
-	mp_sel_remove(st, p);
 }
 
 static double raw_cost(const struct st_path *sp)
@@ -223,11 +210,11 @@ const struct mp_selector_ops mp_selector_service_time = {
 	/* args: decay_ms=N (1..600000, default 100): half-life of an idle path's estimate. */
 	.create = st_create,
 	/* Frees the per-path states still added. */
-	.destroy = st_destroy,
+	.destroy = mp_sel_op_destroy,
 	/* No sample yet: the path counts as average, so it is tried at once. */
 	.add_path = st_add_path,
 	/* Frees the path's state; its later end_io calls are ignored. */
-	.remove_path = st_remove_path,
+	.remove_path = mp_sel_op_remove_path,
 	/* Least estimated service time; then fewer in flight; then the next in join order. */
 	.select = st_select,
 	/* Counts the command in; an idle path keeps its decayed estimate. */
