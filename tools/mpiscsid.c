@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <ev.h>
 
 #include "common/evclock.h"
 #include "common/log.h"
+#include "initiator/discovery.h"
 #include "initiator/iscsi_path.h"
 #include "initiator/linkmon.h"
 #include "mpath/selector.h"
@@ -21,12 +23,23 @@
 #include "transport/nbd/nbd_server.h"
 
 
+/* One SendTargets discovery portal of a disk. */
+struct disc_req {
+	ev_timer retry;                 /* first: the callback casts back */
+	struct disk *k;
+	const struct mp_conf_portal *portal;
+	struct mp_discovery *h;         /* in progress, or NULL */
+};
+
 struct disk {
 	struct daemon *d;
 	const struct mp_conf_disk *conf;
 	struct mp_lu *lu;
 	struct mp_iscsi_path **paths;
 	size_t n_paths;
+	struct mp_conf_portal *portals; /* portals that have paths (configured and discovered) */
+	size_t n_portals;
+	struct disc_req *disc;          /* one per discovery portal of the config */
 	bool exported;
 };
 
@@ -192,12 +205,79 @@ static int disk_add_path(struct daemon *d, struct disk *k, const struct mp_conf_
 static int disk_add_portal(struct daemon *d, struct disk *k, const struct mp_conf_portal *pt)
 {
 	const struct mp_conf_disk *c = k->conf;
+	for (size_t i = 0; i < k->n_portals; i++)
+		if (k->portals[i].port == pt->port && strcasecmp(k->portals[i].host, pt->host) == 0)
+			return 0; /* already has its paths */
+	struct mp_conf_portal *np = realloc(k->portals, (k->n_portals + 1) * sizeof(*np));
+	if (!np)
+		return -1;
+	k->portals = np;
+	k->portals[k->n_portals++] = *pt;
 	if (!c->n_interfaces)
 		return disk_add_path(d, k, pt, NULL);
 	for (size_t i = 0; i < c->n_interfaces; i++)
 		if (disk_add_path(d, k, pt, c->interfaces[i]) != 0)
 			return -1;
 	return 0;
+}
+
+#define DISCOVERY_RETRY_S 5.0
+
+static void disc_start(struct disc_req *r);
+
+static void disc_done(void *arg, int err, const struct mp_discovery_result *res, const char *msg)
+{
+	struct disc_req *r = arg;
+	struct disk *k = r->k;
+	size_t added = 0, before = k->n_paths;
+
+	r->h = NULL;
+	if (err) {
+		mp_warn("disk %s: %s", k->conf->name, msg);
+	} else {
+		for (size_t i = 0; i < res->n; i++) {
+			const struct mp_discovered *e = &res->entries[i];
+			if (strcmp(e->target, k->conf->target) != 0)
+				continue;
+			struct mp_conf_portal pt = { .port = e->portal.port };
+			snprintf(pt.host, sizeof(pt.host), "%s", e->portal.host);
+			if (disk_add_portal(k->d, k, &pt) != 0)
+				mp_err("disk %s: cannot add paths to %s: %s", k->conf->name, pt.host, strerror(errno));
+			added++;
+		}
+		mp_info("disk %s: discovery via %s:%u: %zu portal(s) of %s, %zu new path(s)", k->conf->name,
+			r->portal->host, r->portal->port, added, k->conf->target, k->n_paths - before);
+	}
+	/* A disk with no path at all keeps asking; otherwise discovery was a one-off. */
+	if (k->n_paths == 0) {
+		ev_timer_set(&r->retry, DISCOVERY_RETRY_S, 0.);
+		ev_timer_start(k->d->loop, &r->retry);
+	}
+}
+
+static void disc_retry_cb(struct ev_loop *loop MP_UNUSED, ev_timer *w, int revents MP_UNUSED)
+{
+	disc_start((struct disc_req *)w);
+}
+
+static void disc_start(struct disc_req *r)
+{
+	struct disk *k = r->k;
+	const struct mp_conf_disk *c = k->conf;
+	char portal[300];
+	portal_string(r->portal, portal, sizeof(portal));
+	struct mp_discovery_opts o = {
+		.initiator_name = k->d->conf.initiator_name,
+		.portal = portal,
+		.iface = c->n_interfaces ? c->interfaces[0] : NULL,
+		.timeout_ms = c->login_timeout_ms,
+	};
+	r->h = mp_discovery_start(k->d->loop, &o, disc_done, r);
+	if (!r->h) {
+		mp_warn("disk %s: discovery via %s: %s", c->name, portal, strerror(errno));
+		ev_timer_set(&r->retry, DISCOVERY_RETRY_S, 0.);
+		ev_timer_start(k->d->loop, &r->retry);
+	}
 }
 
 static int disk_start(struct daemon *d, struct disk *k)
@@ -230,6 +310,18 @@ static int disk_start(struct daemon *d, struct disk *k)
 	for (size_t j = 0; j < c->n_portals; j++)
 		if (disk_add_portal(d, k, &c->portals[j]) != 0)
 			return -1;
+	if (c->n_discovery) {
+		k->disc = calloc(c->n_discovery, sizeof(*k->disc));
+		if (!k->disc)
+			return -1;
+		for (size_t j = 0; j < c->n_discovery; j++) {
+			struct disc_req *r = &k->disc[j];
+			r->k = k;
+			r->portal = &c->discovery[j];
+			ev_timer_init(&r->retry, disc_retry_cb, 0., 0.);
+			disc_start(r);
+		}
+	}
 	mp_info("disk %s: %s LUN %u over %zu path(s), selector %s, failback %s", c->name, c->target, c->lun,
 		k->n_paths, lo.selector->name, failback_name(c->failback));
 	return 0;
@@ -276,7 +368,13 @@ static void daemon_teardown(struct daemon *d)
 		struct disk *k = &d->disks[i];
 		for (size_t j = 0; j < k->n_paths; j++)
 			mp_iscsi_path_free(k->paths[j]);
+		for (size_t j = 0; k->disc && j < k->conf->n_discovery; j++) {
+			ev_timer_stop(d->loop, &k->disc[j].retry);
+			mp_discovery_cancel(k->disc[j].h);
+		}
+		free(k->disc);
 		free(k->paths);
+		free(k->portals);
 		mp_lu_free(k->lu);
 	}
 	free(d->disks);
