@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "common/log.h"
+#include "common/unix_listen.h"
 #include "common/util.h"
 #include "mpath/lu.h"
 #include "tools/ctl_proto.h"
@@ -36,10 +37,7 @@ struct mp_ctl {
 	ev_timer backoff;
 	struct ev_loop *loop;
 	struct mp_ctl_model model;
-	int fd;
-	char *path;
-	dev_t dev;                  /* identity of the socket file we bound, to unlink only ours */
-	ino_t ino;
+	struct mp_unix_sock sock;   /* listening socket; its file is unlinked only if still ours */
 	struct ctl_client *clients;
 	unsigned n_clients;
 };
@@ -499,14 +497,14 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents MP_UNUSED)
 	struct mp_ctl *ctl = (struct mp_ctl *)w;  /* io is the first member */
 
 	for (unsigned i = 0; i < 16; i++) {
-		int fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(ctl->sock.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			/* Out of descriptors or memory: pause instead of spinning on a ready socket. */
-			mp_warn("control: accept on %s: %s; pausing for %.0f s", ctl->path, strerror(errno),
+			mp_warn("control: accept on %s: %s; pausing for %.0f s", ctl->sock.path, strerror(errno),
 				ACCEPT_BACKOFF_S);
 			ev_io_stop(loop, &ctl->io);
 			ev_timer_set(&ctl->backoff, ACCEPT_BACKOFF_S, 0.);
@@ -542,131 +540,34 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents MP_UNUSED)
 
 /* ---- listening ---- */
 
-/* mkdir -p (mode 0755) for the directory part of path. */
-static int make_parent_dirs(const char *path, char *err, size_t errlen)
-{
-	char tmp[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
-			int e = errno;
-			snprintf(err, errlen, "cannot create directory %s: %s", tmp, strerror(e));
-			errno = e;
-			return -1;
-		}
-		*p = '/';
-	}
-	return 0;
-}
-
-/* Remove a socket file nobody answers on; refuse a live one and anything that is not a socket. */
-static int remove_stale_socket(const char *path, const struct sockaddr_un *sa, char *err, size_t errlen)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		errno = e;
-		return -1;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "%s exists and is not a socket", path);
-		errno = EEXIST;
-		return -1;
-	}
-	/* Non-blocking: a live daemon with a full backlog answers EAGAIN instead of blocking us. */
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "socket: %s", strerror(e));
-		errno = e;
-		return -1;
-	}
-	int live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 || errno == EAGAIN;
-	close(fd);
-	if (live) {
-		snprintf(err, errlen, "%s: another daemon is listening there", path);
-		errno = EADDRINUSE;
-		return -1;
-	}
-	if (unlink(path) < 0 && errno != ENOENT) {
-		int e = errno;
-		snprintf(err, errlen, "cannot remove stale socket %s: %s", path, strerror(e));
-		errno = e;
-		return -1;
-	}
-	mp_info("control: removed stale socket %s", path);
-	return 0;
-}
-
 struct mp_ctl *mp_ctl_new(struct ev_loop *loop, const char *path, const struct mp_ctl_model *model,
 			  char *err, size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	int e;
-
 	if (!model || !model->n_disks || !model->disk_lu || !model->disk_name) {
 		snprintf(err, errlen, "control socket: incomplete model");
 		errno = EINVAL;
 		return NULL;
 	}
-	if (!path || path[0] != '/' || strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "control socket path '%s' must be absolute and shorter than %zu bytes",
-			 path ? path : "", sizeof(sa.sun_path));
-		errno = EINVAL;
-		return NULL;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (make_parent_dirs(path, err, errlen) < 0 || remove_stale_socket(path, &sa, err, errlen) < 0)
-		return NULL;
-
 	struct mp_ctl *ctl = calloc(1, sizeof(*ctl));
-	if (!ctl || !(ctl->path = strdup(path))) {
-		free(ctl);
+	if (!ctl) {
 		snprintf(err, errlen, "out of memory");
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* 0600: the socket's mode is the only access control. */
+	if (mp_unix_listen(path, 0600, 16, &ctl->sock, err, errlen) < 0) {
+		int e = errno;
+		free(ctl);
+		errno = e;
+		return NULL;
+	}
 	ctl->loop = loop;
 	ctl->model = *model;
-	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (ctl->fd < 0) {
-		e = errno;
-		snprintf(err, errlen, "socket: %s", strerror(e));
-		goto fail;
-	}
-	if (bind(ctl->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		e = errno;
-		snprintf(err, errlen, "bind %s: %s", path, strerror(e));
-		goto fail;
-	}
-	/* Before listen(): nobody can connect while the mode is still the umask's. */
-	if (chmod(path, 0600) < 0 || lstat(path, &st) < 0 || listen(ctl->fd, 16) < 0) {
-		e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		unlink(path);
-		goto fail;
-	}
-	ctl->dev = st.st_dev;
-	ctl->ino = st.st_ino;
-	ev_io_init(&ctl->io, accept_cb, ctl->fd, EV_READ);
+	ev_io_init(&ctl->io, accept_cb, ctl->sock.fd, EV_READ);
 	ev_timer_init(&ctl->backoff, accept_backoff_cb, ACCEPT_BACKOFF_S, 0.);
 	ev_io_start(loop, &ctl->io);
 	mp_info("control: listening on unix:%s", path);
 	return ctl;
-fail:
-	if (ctl->fd >= 0)
-		close(ctl->fd);
-	free(ctl->path);
-	free(ctl);
-	errno = e;
-	return NULL;
 }
 
 unsigned mp_ctl_client_count(const struct mp_ctl *ctl)
@@ -676,16 +577,12 @@ unsigned mp_ctl_client_count(const struct mp_ctl *ctl)
 
 void mp_ctl_free(struct mp_ctl *ctl)
 {
-	struct stat st;
 	if (!ctl)
 		return;
 	while (ctl->clients)
 		client_close(ctl->clients);
 	ev_io_stop(ctl->loop, &ctl->io);
 	ev_timer_stop(ctl->loop, &ctl->backoff);
-	close(ctl->fd);
-	if (lstat(ctl->path, &st) == 0 && st.st_dev == ctl->dev && st.st_ino == ctl->ino)
-		unlink(ctl->path);
-	free(ctl->path);
+	mp_unix_close(&ctl->sock);
 	free(ctl);
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 #include <ev.h>
+#include "common/unix_listen.h"
 #include "mpath/lu.h"
 #include "transport/nbd/nbd_proto.h"
 #include "transport/nbd/nbd_server.h"
@@ -30,8 +31,7 @@ struct nbd_listener {
 	ev_timer backoff;        /* accept paused after EMFILE and the like */
 	struct nbd_server *srv;
 	struct nbd_listener *next;
-	char *path;              /* socket file to unlink at free */
-	int fd;
+	struct mp_unix_sock sock; /* the listening socket and its file */
 };
 
 struct nbd_conn;

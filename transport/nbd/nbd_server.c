@@ -99,14 +99,14 @@ static void listener_accept_cb(struct ev_loop *loop, ev_io *w, int revents MP_UN
 	struct nbd_server *srv = l->srv;
 
 	for (unsigned i = 0; i < 64; i++) {
-		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(l->sock.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			/* Out of descriptors or memory: pause instead of spinning on a ready socket. */
-			mp_warn("nbd: accept on %s: %s; pausing for %.0f s", l->path, strerror(errno),
+			mp_warn("nbd: accept on %s: %s; pausing for %.0f s", l->sock.path, strerror(errno),
 				ACCEPT_BACKOFF_S);
 			ev_io_stop(loop, &l->io);
 			ev_timer_set(&l->backoff, ACCEPT_BACKOFF_S, 0.);
@@ -123,118 +123,28 @@ static void listener_accept_cb(struct ev_loop *loop, ev_io *w, int revents MP_UN
 	}
 }
 
-/* mkdir -p for the directory part of path. */
-static int make_parent_dirs(const char *path, char *err, size_t errlen)
-{
-	char tmp[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
-			int e = errno;
-			snprintf(err, errlen, "cannot create directory %s: %s", tmp, strerror(e));
-			errno = e;
-			return -1;
-		}
-		*p = '/';
-	}
-	return 0;
-}
-
-/* Remove a socket file nobody listens on; refuse anything else at path. */
-static int remove_stale_socket(const char *path, const struct sockaddr_un *sa, char *err, size_t errlen)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		errno = e;
-		return -1;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "%s exists and is not a socket", path);
-		errno = EEXIST;
-		return -1;
-	}
-	/* Non-blocking: a live server with a full backlog answers EAGAIN instead of blocking us. */
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd >= 0) {
-		int live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 || errno == EAGAIN;
-		close(fd);
-		if (live) {
-			snprintf(err, errlen, "%s: another server is listening there", path);
-			errno = EADDRINUSE;
-			return -1;
-		}
-	}
-	if (unlink(path) < 0 && errno != ENOENT) {
-		int e = errno;
-		snprintf(err, errlen, "cannot remove stale socket %s: %s", path, strerror(e));
-		errno = e;
-		return -1;
-	}
-	return 0;
-}
-
 static int listen_unix(struct nbd_server *srv, const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int e;
-
-	if (path[0] == '\0' || strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "unix socket path '%s' is empty or longer than %zu bytes", path,
-			 sizeof(sa.sun_path) - 1);
-		errno = EINVAL;
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (make_parent_dirs(path, err, errlen) < 0 || remove_stale_socket(path, &sa, err, errlen) < 0)
-		return -1;
-
 	struct nbd_listener *l = calloc(1, sizeof(*l));
-	if (!l || !(l->path = strdup(path))) {
-		free(l);
+	if (!l) {
 		snprintf(err, errlen, "out of memory");
 		errno = ENOMEM;
 		return -1;
 	}
-	l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (l->fd < 0) {
-		e = errno;
-		snprintf(err, errlen, "socket: %s", strerror(e));
-		goto fail;
-	}
-	if (bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		e = errno;
-		snprintf(err, errlen, "bind %s: %s", path, strerror(e));
-		goto fail;
-	}
-	/* Before listen(): nobody can connect while the mode is still the umask's. */
-	if (chmod(path, 0660) < 0 || listen(l->fd, 128) < 0) {
-		e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		unlink(path);
-		goto fail;
+	if (mp_unix_listen(path, 0660, 128, &l->sock, err, errlen) < 0) {
+		int e = errno;
+		free(l);
+		errno = e;
+		return -1;
 	}
 	l->srv = srv;
-	ev_io_init(&l->io, listener_accept_cb, l->fd, EV_READ);
+	ev_io_init(&l->io, listener_accept_cb, l->sock.fd, EV_READ);
 	ev_timer_init(&l->backoff, listener_backoff_cb, ACCEPT_BACKOFF_S, 0.);
 	ev_io_start(srv->loop, &l->io);
 	l->next = srv->listeners;
 	srv->listeners = l;
 	mp_info("nbd: listening on unix:%s", path);
 	return 0;
-fail:
-	if (l->fd >= 0)
-		close(l->fd);
-	free(l->path);
-	free(l);
-	errno = e;
-	return -1;
 }
 
 int nbd_server_listen(struct nbd_server *srv, const char *spec, char *err, size_t errlen)
@@ -260,9 +170,7 @@ void nbd_server_free(struct nbd_server *srv)
 		srv->listeners = l->next;
 		ev_io_stop(srv->loop, &l->io);
 		ev_timer_stop(srv->loop, &l->backoff);
-		close(l->fd);
-		unlink(l->path);
-		free(l->path);
+		mp_unix_close(&l->sock);
 		free(l);
 	}
 	/* Closing unlinks each connection; those with requests in the core live on, orphaned. */
