@@ -40,7 +40,7 @@ HELP_SRC := $(sort $(wildcard tests/helpers/*.c))
 HELP_BIN := $(HELP_SRC:tests/helpers/%.c=$(BUILD)/tests/%)
 MAN      := $(wildcard docs/*.[0-9])
 
-.PHONY: all deps check unit e2e demo bench install clean help
+.PHONY: all deps check unit e2e demo bench bench-failover install clean help
 all: $(BINS) $(HELP_BIN)
 
 $(BUILD)/obj/%.o: %.c
@@ -98,6 +98,11 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) tests/bench/bench.sh
+
+## bench-failover: failover stall, failback delay, link aggregation and slow-path share (root, ~5 min)
+bench-failover: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tests/bench/failover.sh
 
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man5 \

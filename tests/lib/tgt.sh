@@ -445,8 +445,11 @@ start_daemon() {
     elif [[ -n ${DAEMON_ARGS:-} ]]; then
         read -r -a extra <<<"$DAEMON_ARGS"
     fi
-    local a has_conf=0
-    for a in "${extra[@]}"; do [[ $a == -c || $a == --config || $a == --config=* ]] && has_conf=1; done
+    local a has_conf=0 has_ctl=0
+    for a in "${extra[@]}"; do
+        [[ $a == -c || $a == --config || $a == --config=* ]] && has_conf=1
+        [[ $a == --control || $a == --control=* ]] && has_ctl=1
+    done
     (( $# >= 1 || has_conf )) || die "start_daemon SOCK URL... (or DAEMON_ARGS with -c FILE)"
     [[ ${E2E_BRIDGE:-mpiscsid} != qemu-nbd ]] || (( $# >= 1 )) ||
         die "E2E_BRIDGE=qemu-nbd needs an iscsi:// URL (it reads no config file)"
@@ -466,8 +469,10 @@ start_daemon() {
     else
         local bin="$BUILD/bin/mpiscsid"
         [[ -x $bin ]] || die "$bin not built (run: make all)"
+        # (a --control in DAEMON_ARGS wins; DAEMON_CTL is then the caller's business)
         DAEMON_CTL="$(dirname "$sock")/control.sock"
-        ip netns exec "$INI_NS" "$bin" -f --nbd "unix:$sock" --control "$DAEMON_CTL" "${extra[@]}" "$@" >"$DAEMON_LOG" 2>&1 &
+        (( has_ctl )) || extra=(--control "$DAEMON_CTL" "${extra[@]}")
+        ip netns exec "$INI_NS" "$bin" -f --nbd "unix:$sock" "${extra[@]}" "$@" >"$DAEMON_LOG" 2>&1 &
         DAEMON_PID=$!
     fi
     fixture_trap_add "fixture_kill $DAEMON_PID"
