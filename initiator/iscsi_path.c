@@ -19,6 +19,8 @@
 #define RECONNECT_MIN_MS 100
 /* The watchdog's period: NOP-Out, command deadlines and login deadline are checked this often. */
 #define WATCHDOG_S 0.1
+/* Re-check of a path refused because it led to another LU. */
+#define REFUSED_RETRY_S 5.0
 
 /* Where the session is; the core's view is path.state. */
 enum sess_state {
@@ -27,7 +29,7 @@ enum sess_state {
 	SESS_LOGIN,      /* iSCSI login in progress */
 	SESS_ATTACH,     /* logged in, reading the LU's identity */
 	SESS_FULL,       /* joined the LU, takes I/O */
-	SESS_REFUSED,    /* the LU behind this path is not the disk's: stays out */
+	SESS_REFUSED,    /* the LU behind this path is not the disk's: torn down, re-checked every 5 s */
 };
 
 /*
@@ -391,10 +393,11 @@ static void retry_cb(struct ev_loop *loop MP_UNUSED, ev_timer *w, int revents MP
 				p->teardown_reason, MP_MAX(p->o.reconnect_max_ms, RECONNECT_MIN_MS));
 		snprintf(p->last_reason, sizeof(p->last_reason), "%s", p->teardown_reason);
 		destroy_context(p);
-		if (p->st == SESS_REFUSED)
-			return;
+		/* A path that led to another LU is checked again, but slowly: the target may be
+		 * reconfigured back. It stays failed until an attach shows the disk's own LU. */
+		double delay = p->st == SESS_REFUSED ? REFUSED_RETRY_S : p->backoff_ms / 1000.0;
 		set_st(p, SESS_IDLE);
-		ev_timer_set(&p->retry, p->backoff_ms / 1000.0, 0.);
+		ev_timer_set(&p->retry, delay, 0.);
 		ev_timer_start(p->loop, &p->retry);
 		p->backoff_ms = MP_MIN(p->backoff_ms * 2, MP_MAX(p->o.reconnect_max_ms, RECONNECT_MIN_MS));
 		return;
@@ -500,10 +503,23 @@ static void path_fail(struct mp_path *path, const char *reason)
 	schedule_teardown(from_path(path), reason);
 }
 
+/* Reconnect now if the path is waiting to (after a failure or a refusal). */
+static void path_reinstate(struct mp_path *path)
+{
+	struct mp_iscsi_path *p = from_path(path);
+	if (p->st != SESS_IDLE || p->teardown_pending)
+		return;
+	p->backoff_ms = RECONNECT_MIN_MS;
+	ev_timer_stop(p->loop, &p->retry);
+	ev_timer_set(&p->retry, 0., 0.);
+	ev_timer_start(p->loop, &p->retry);
+}
+
 static const struct mp_path_ops iscsi_path_ops = {
 	.kind = "iscsi",
 	.submit = path_submit,
 	.fail = path_fail,
+	.reinstate = path_reinstate,
 };
 
 void mp_iscsi_path_opts_default(struct mp_iscsi_path_opts *o)

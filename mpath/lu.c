@@ -224,12 +224,29 @@ static void dispatch(struct mp_sub *s)
 	}
 }
 
+/* Every error a client sees is logged, at most one line a second per disk (with a count). */
+static void log_request_error(struct mp_lu *lu, const struct mp_blk_req *req)
+{
+	static const char *const ops[] = { "read", "write", "flush", "trim", "write-zeroes" };
+	uint64_t now = mp_clock_now(&lu->clock);
+	if (lu->errlog_ms && now - lu->errlog_ms < 1000) {
+		lu->errlog_suppressed++;
+		return;
+	}
+	mp_warn("disk %s: %s of %" PRIu64 " bytes at %" PRIu64 " failed: %s (%" PRIu32 " more since the last report)",
+		lu->name, ops[req->op], req->len, req->offset, strerror(req->err), lu->errlog_suppressed);
+	lu->errlog_ms = now;
+	lu->errlog_suppressed = 0;
+}
+
 static void finish_sub(struct mp_sub *s, int err)
 {
 	struct mp_blk_req *req = s->req;
 	if (err && !req->err)
 		req->err = err;
 	if (--req->pending == 0) {
+		if (req->err)
+			log_request_error(s->lu, req);
 		free(req->core);
 		req->core = NULL;
 		req->done(req, req->err);

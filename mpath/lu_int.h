@@ -55,6 +55,8 @@ struct mp_lu {
 	struct mp_timer *house_timer; /* once a second: marginal expiry, latency outliers */
 	uint64_t down_since_ms;       /* when the last usable path went away */
 	bool fail_fast;               /* no_path_retry expired: fail new I/O until a path returns */
+	uint64_t errlog_ms;           /* last time a failed request was logged */
+	uint32_t errlog_suppressed;   /* failed requests not logged since then */
 	mp_lu_ready_fn *ready_fn;
 	void *ready_arg;
 	bool ready_called;

@@ -11,8 +11,13 @@
 #include "mpath/lu_int.h"
 
 #define HOUSEKEEPING_MS 1000
-/* Latency outliers are judged only on paths with this many completions. */
+/* Latency outliers are judged only on paths with this many completions in all, this many
+ * new ones since the last check (a path that gets little I/O has a stale average), above
+ * an absolute floor, and in this many consecutive checks. */
 #define LATENCY_MIN_SAMPLES 64
+#define LATENCY_FRESH_SAMPLES 16
+#define LATENCY_FLOOR_US 20000
+#define LATENCY_STRIKES 3
 
 static void failback_fire(void *arg);
 static void house_fire(void *arg);
@@ -313,24 +318,30 @@ static void house_fire(void *arg)
 	if (!o->marginal_latency_factor)
 		return;
 	for (struct mp_path *p = lu->paths; p; p = p->lu_next) {
-		if (!usable(p, false) || p->completed < LATENCY_MIN_SAMPLES || !p->lat_ewma_us)
+		uint64_t fresh = p->completed - p->lat_checked_completed;
+		p->lat_checked_completed = p->completed;
+		if (!usable(p, false) || p->completed < LATENCY_MIN_SAMPLES || fresh < LATENCY_FRESH_SAMPLES ||
+		    p->lat_ewma_us < LATENCY_FLOOR_US) {
+			p->lat_strikes = 0;
 			continue;
+		}
 		uint64_t best = UINT64_MAX;
-		size_t peers = 0;
-		for (struct mp_path *q = lu->paths; q; q = q->lu_next) {
+		for (struct mp_path *q = lu->paths; q; q = q->lu_next)
 			if (q != p && q->prio == p->prio && usable(q, false) && q->completed >= LATENCY_MIN_SAMPLES &&
-			    q->lat_ewma_us) {
+			    q->lat_ewma_us)
 				best = MP_MIN(best, q->lat_ewma_us);
-				peers++;
-			}
+		if (best == UINT64_MAX || p->lat_ewma_us <= best * o->marginal_latency_factor) {
+			p->lat_strikes = 0;
+			continue;
 		}
-		if (peers && p->lat_ewma_us > best * o->marginal_latency_factor) {
-			p->marginal = true;
-			p->marginal_until_ms = now + (uint64_t)o->marginal_hold_s * 1000;
-			mp_warn("disk %s: path %s marginal: latency %" PRIu64 " us vs %" PRIu64
-				" us on its peers; kept out for %" PRIu32 " s",
-				lu->name, p->name, p->lat_ewma_us, best, o->marginal_hold_s);
-		}
+		if (++p->lat_strikes < LATENCY_STRIKES)
+			continue;
+		p->lat_strikes = 0;
+		p->marginal = true;
+		p->marginal_until_ms = now + (uint64_t)o->marginal_hold_s * 1000;
+		mp_warn("disk %s: path %s marginal: latency %" PRIu64 " us vs %" PRIu64
+			" us on its peers for %d s; kept out for %" PRIu32 " s",
+			lu->name, p->name, p->lat_ewma_us, best, LATENCY_STRIKES, o->marginal_hold_s);
 	}
 }
 
@@ -367,6 +378,8 @@ int mp_lu_path_reinstate(struct mp_lu *lu, struct mp_path *path)
 	path->admin_failed = false;
 	path->marginal = false;
 	path->recent_failures = 0;
+	if (path->state != MP_PATH_UP && path->ops->reinstate)
+		path->ops->reinstate(path);
 	if (usable(path, false)) {
 		consider_failback(lu, path);
 		mp_lu_resume_waiting(lu);

@@ -30,6 +30,8 @@ struct mp_path_ops {
 	int (*submit)(struct mp_path *path, struct mp_scsi_cmd *cmd);
 	/* Operator or core asks to drop the session (e.g. after repeated timeouts). */
 	void (*fail)(struct mp_path *path, const char *reason);
+	/* Operator reinstated the path: if it has no session, try to log in now. Optional. */
+	void (*reinstate)(struct mp_path *path);
 };
 
 /* The core's view of a path; embedded in the implementation's struct. */
@@ -52,6 +54,8 @@ struct mp_path {
 	uint64_t completed;          /* commands completed, ever */
 	uint64_t errors;             /* commands failed on this path, ever */
 	uint64_t lat_ewma_us;        /* completion latency, exponentially weighted (1/8) */
+	uint64_t lat_checked_completed; /* `completed` at the last latency-outlier check */
+	uint32_t lat_strikes;        /* consecutive checks that found it an outlier */
 	uint64_t last_state_change_ms;
 	void *sel;                   /* the selector's per-path slot */
 	struct mp_path *lu_next;     /* LU's path list */

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "mpath/lu.h"
+#include "mpath/selector.h"
 #include "tests/unit/fake_clock.h"
 
 #define DISK_BLOCKS 4096u
@@ -708,4 +709,45 @@ Test(lu, operator_fail_and_reinstate)
 	cr_assert_eq(mp_lu_path_admin_fail(lu, &stranger.path), -1);
 	cr_assert_eq(errno, ENOENT);
 	release(lu, ps, 2);
+}
+
+Test(lu, a_path_much_slower_than_its_peer_for_three_checks_becomes_marginal)
+{
+	struct mp_lu_opts o;
+	mp_lu_opts_default(&o);
+	o.selector = mp_selector_find("round-robin");
+	o.marginal_flaps = 0;
+	o.marginal_latency_factor = 20;
+	o.marginal_hold_s = 30;
+	struct mp_lu *lu = mp_lu_new("lat", &fc.clock, &o);
+	struct fake_path a, b;
+	fp_init(&a, "a");
+	fp_init(&b, "b");
+	attach(lu, &a, "naa.1");
+	attach(lu, &b, "naa.1");
+	static uint8_t buf[BS];
+	struct mp_blk_req r[64];
+	int marginal_at = -1;
+	for (int round = 0; round < 6 && marginal_at < 0; round++) {
+		for (int i = 0; i < 64; i++) {
+			r[i] = (struct mp_blk_req){ .op = MP_BLK_READ, .offset = 0, .len = BS, .buf = buf, .done = req_done };
+			cr_assert_eq(submit(lu, &r[i]), 0);
+		}
+		cr_assert_eq(a.nq, 32, "round-robin: half each (round %d)", round);
+		fake_clock_advance(&fc, 1);
+		while (b.nq)
+			fp_serve(&b); /* ~1 ms */
+		fake_clock_advance(&fc, 49);
+		while (a.nq)
+			fp_serve(&a); /* ~50 ms: 50x slower, above the 20 ms floor */
+		fake_clock_advance(&fc, 950); /* housekeeping runs once a second */
+		if (a.path.marginal)
+			marginal_at = round;
+	}
+	/* Round 0 gives a 32 samples (< 64 in all); rounds 1, 2, 3 are the three strikes. */
+	cr_assert_eq(marginal_at, 3, "marginal after the third consecutive strike, got round %d", marginal_at);
+	cr_assert(!b.path.marginal);
+	mp_lu_remove_path(lu, &a.path);
+	mp_lu_remove_path(lu, &b.path);
+	mp_lu_free(lu);
 }
