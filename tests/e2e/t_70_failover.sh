@@ -130,7 +130,7 @@ run_fault silent 4 8 "$T70_MAX_STALL_SILENT" 2 "fault_silent_on 2" "fault_silent
 run_fault reset 3 8 "$T70_MAX_STALL_RESET" 1 "fault_reset_on 1" "fault_reset_off 1"
 run_fault slow 4 $((MARGINAL_HOLD + 8)) "$T70_MAX_STALL_SLOW" 2 "fault_slow_on 2 20mbit" "fault_slow_off 2"
 run_fault flap 0 $((MARGINAL_HOLD + 8)) "$T70_MAX_STALL_FLAP" 1 "fault_flap_start 1 300 10; fault_flap_wait" ":"
-run_fault restart 0 8 "$T70_MAX_STALL_RESTART" "1 2" "fault_target_restart 2" ":"
+run_fault restart 0 14 "$T70_MAX_STALL_RESTART" "1 2" "fault_target_restart 2" ":"
 
 echo "| fault | reads | writes | longest stall (fio clat max, ms) | read MiB/s | write MiB/s |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"

@@ -268,17 +268,28 @@ tgt_stop() {
         local tid
         for tid in $(tgtadm -C "$TGT_CTL" --lld iscsi --op show --mode target 2>/dev/null |
                      sed -n 's/^Target \([0-9]*\):.*/\1/p'); do
-            tgtadm -C "$TGT_CTL" --lld iscsi --op delete --mode target --tid "$tid" --force >/dev/null 2>&1
+            # under load tgtd may answer "busy" (exit 22): retried below, never fatal here
+            tgtadm -C "$TGT_CTL" --lld iscsi --op delete --mode target --tid "$tid" --force >/dev/null 2>&1 || true
         done
-        tgtadm -C "$TGT_CTL" --op delete --mode system >/dev/null 2>&1
+        # 1 s for an orderly stop; tgtd with busy sessions often needs SIGKILL (a crash-like
+        # restart, which is what the target-restart fault means anyway)
         local i
-        for ((i = 0; i < 100; i++)); do
+        for ((i = 0; i < 20; i++)); do
             kill -0 "$TGT_PID" 2>/dev/null || break
             [[ $(awk '{print $3}' "/proc/$TGT_PID/stat" 2>/dev/null) == Z ]] && break
+            # ask again every 0.5 s until it goes (targets that were busy are deleted by now)
+            if (( i % 10 == 0 )); then
+                for tid in $(tgtadm -C "$TGT_CTL" --lld iscsi --op show --mode target 2>/dev/null |
+                             sed -n 's/^Target \([0-9]*\):.*/\1/p'); do
+                    tgtadm -C "$TGT_CTL" --lld iscsi --op delete --mode target --tid "$tid" --force \
+                        >/dev/null 2>&1 || true
+                done
+                tgtadm -C "$TGT_CTL" --op delete --mode system >/dev/null 2>&1 || true
+            fi
             sleep 0.05
         done
         if kill -0 "$TGT_PID" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$TGT_PID/stat" 2>/dev/null) != Z ]]; then
-            log "tgtd $TGT_PID did not stop: SIGKILL"
+            log "tgtd $TGT_PID did not stop within 1 s: SIGKILL"
             kill -KILL "$TGT_PID" 2>/dev/null
         fi
     fi
