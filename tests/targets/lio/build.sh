@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Builds the LIO test target's guest: Debian's own kernel (downloaded with apt-get download,
+# unpacked with dpkg -x, never installed on the host) and an initramfs holding the host's
+# static busybox, the kernel modules LIO needs, /init (init.sh) and its helpers (lio.fns).
+#
+# Usage: tests/targets/lio/build.sh [-q]      (run from anywhere; needs root only for apt)
+# Output (LIO_CACHE, default build/lio-cache, git-ignored):
+#   vmlinuz, initramfs.cpio.gz, kernel.stamp (package=version), initramfs.stamp (input hash)
+# Idempotent: the kernel is fetched again only when linux-image-amd64 names another package
+# or version (or the cache is incomplete); the initramfs is rebuilt only when an input changed.
+# Offline (no apt lists) an existing cache is reused as it is.
+# Packages: apt (apt-get, apt-cache), dpkg, busybox-static, coreutils, gzip.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
+CACHE=${LIO_CACHE:-$ROOT/build/lio-cache}
+QUIET=0; [[ ${1:-} == -q ]] && QUIET=1
+say() { (( QUIET )) || printf '# lio-build: %s\n' "$*" >&2; }
+fail() { printf 'FAIL: lio-build: %s\n' "$*" >&2; exit 1; }
+
+# Load order (TESTING.md); the rd_mcp ramdisk backstore is part of target_core_mod.
+MODULES=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
+         failover net_failover virtio_net crct10dif_common crct10dif_generic crc32c_generic
+         scsi_common crc-t10dif configfs target_core_mod target_core_file iscsi_target_mod)
+
+BUSYBOX=${LIO_BUSYBOX:-/bin/busybox}
+[[ -x $BUSYBOX ]] || fail "$BUSYBOX missing: install package busybox-static"
+ldd "$BUSYBOX" >/dev/null 2>&1 && fail "$BUSYBOX is dynamically linked: install package busybox-static"
+command -v dpkg >/dev/null || fail "dpkg not found (Debian expected)"
+command -v gzip >/dev/null || fail "gzip not found: install package gzip"
+mkdir -p "$CACHE"
+
+# ---------------------------------------------------------------- kernel
+want=""
+if command -v apt-cache >/dev/null; then
+    pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+          awk '/Depends: linux-image-[0-9].*-amd64$/ {print $2; exit}')
+    if [[ -n $pkg ]]; then
+        ver=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2; exit}')
+        [[ -n $ver && $ver != "(none)" ]] && want="$pkg=$ver"
+    fi
+fi
+have=$(cat "$CACHE/kernel.stamp" 2>/dev/null || true)
+if [[ -z $want ]]; then
+    [[ -n $have && -s $CACHE/vmlinuz && -d $CACHE/modules ]] ||
+        fail "cannot resolve linux-image-amd64 (run: apt-get update) and no cached kernel in $CACHE"
+    say "apt lists unavailable: reusing cached $have"
+    want=$have
+fi
+if [[ $have != "$want" || ! -s $CACHE/vmlinuz || ! -d $CACHE/modules ]]; then
+    pkg=${want%%=*}
+    say "fetching $want"
+    tmp=$(mktemp -d "$CACHE/fetch.XXXXXX")
+    trap 'rm -rf "$tmp"' EXIT
+    # apt-get download as root writes as _apt when it can; let it write into tmp
+    chmod 755 "$tmp"
+    (cd "$tmp" && apt-get download -q "$want" >/dev/null 2>"$tmp/apt.err") ||
+        { cat "$tmp/apt.err" >&2; fail "apt-get download $want failed (apt-get update?)"; }
+    deb=$(ls "$tmp"/*.deb)
+    dpkg -x "$deb" "$tmp/x"
+    kver=${pkg#linux-image-}
+    [[ -s $tmp/x/boot/vmlinuz-$kver ]] || fail "no boot/vmlinuz-$kver in $deb"
+    rm -rf "$CACHE/modules" "$CACHE/vmlinuz" "$CACHE/kernel.stamp"
+    mkdir -p "$CACHE/modules"
+    for m in "${MODULES[@]}"; do
+        f=$(find "$tmp/x/lib/modules/$kver" -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" | head -n 1)
+        [[ -n $f ]] || fail "module $m not found in $pkg"
+        case $f in
+            *.xz) xz -dc "$f" >"$CACHE/modules/$m.ko" ;;
+            *.zst) zstd -qdc "$f" >"$CACHE/modules/$m.ko" ;;
+            *) cp "$f" "$CACHE/modules/$m.ko" ;;
+        esac
+    done
+    printf '%s\n' "${MODULES[@]}" >"$CACHE/modules/order"
+    printf '%s\n' "$kver" >"$CACHE/modules/kver"
+    cp "$tmp/x/boot/vmlinuz-$kver" "$CACHE/vmlinuz"
+    rm -rf "$tmp"; trap - EXIT
+    printf '%s\n' "$want" >"$CACHE/kernel.stamp"
+    rm -f "$CACHE/initramfs.stamp"
+fi
+
+# ---------------------------------------------------------------- initramfs
+inputs_hash=$( { cat "$CACHE/kernel.stamp"; printf '%s\n' "${MODULES[@]}";
+                 sha256sum "$HERE/init.sh" "$HERE/lio.fns" "$BUSYBOX" | cut -d' ' -f1; } | sha256sum | cut -d' ' -f1)
+if [[ $(cat "$CACHE/initramfs.stamp" 2>/dev/null || true) == "$inputs_hash" && -s $CACHE/initramfs.cpio.gz ]]; then
+    say "up to date: $CACHE ($(cat "$CACHE/kernel.stamp"))"
+    exit 0
+fi
+say "building initramfs"
+root=$(mktemp -d "$CACHE/root.XXXXXX")
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,run,lib/modules,etc}
+cp "$BUSYBOX" "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+cp "$HERE/init.sh" "$root/init"
+cp "$HERE/lio.fns" "$root/lib/lio.fns"
+chmod 755 "$root/init" "$root/bin/busybox"
+for m in "${MODULES[@]}"; do cp "$CACHE/modules/$m.ko" "$root/lib/modules/"; done
+printf '%s\n' "${MODULES[@]}" >"$root/lib/modules/order"
+# a modules.dep for modprobe-style use (the guest loads by explicit order)
+kver=$(cat "$CACHE/modules/kver")
+mkdir -p "$root/lib/modules/$kver"
+ln -s ../*.ko "$root/lib/modules/$kver/" 2>/dev/null || true
+(cd "$root/lib/modules/$kver" && for f in ../*.ko; do ln -sf "$f" .; done)
+"$BUSYBOX" depmod -b "$root" "$kver" 2>/dev/null || say "busybox depmod failed (not needed: explicit load order)"
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | "$BUSYBOX" cpio -o -H newc 2>/dev/null) |
+    gzip -n -6 >"$CACHE/initramfs.cpio.gz.tmp"
+mv "$CACHE/initramfs.cpio.gz.tmp" "$CACHE/initramfs.cpio.gz"
+rm -rf "$root"; trap - EXIT
+printf '%s\n' "$inputs_hash" >"$CACHE/initramfs.stamp"
+say "ready: $CACHE/vmlinuz, $CACHE/initramfs.cpio.gz ($(du -k "$CACHE/initramfs.cpio.gz" | cut -f1) KiB)"
