@@ -44,6 +44,7 @@ struct itask {
 	struct itask *prev, *next;
 	struct iscsi_data out;
 	ev_tstamp start;         /* when it was handed to libiscsi, for the command deadline */
+	bool completed_in_submit; /* libiscsi called back from inside iscsi_scsi_command_async */
 };
 
 struct mp_iscsi_path {
@@ -71,6 +72,7 @@ struct mp_iscsi_path {
 	ev_tstamp nop_sent;
 	bool nop_outstanding;
 	bool link_down;          /* our NIC is down: no point reconnecting until it is up */
+	bool in_submit;          /* inside iscsi_scsi_command_async: callbacks must not complete */
 	char egress[16];         /* NIC the session's socket uses (the bound one, or found at login) */
 };
 
@@ -286,8 +288,24 @@ static void task_cb(struct iscsi_context *ctx MP_UNUSED, int status, void *comma
 {
 	struct itask *t = private_data;
 	struct mp_iscsi_path *p = t->p;
+	/*
+	 * On a broken connection libiscsi may call back from inside
+	 * iscsi_scsi_command_async. Completing there would re-issue the command from
+	 * inside our own submit, possibly to this same path, recursively: instead the
+	 * submit is turned into a refusal (see path_submit).
+	 */
+	if (p->in_submit) {
+		t->completed_in_submit = true;
+		schedule_teardown(p, "connection failed while sending a command");
+		return;
+	}
 	switch (status) {
 	case SCSI_STATUS_CANCELLED:
+		/* libiscsi cancels what it holds when the connection breaks, possibly before
+		 * iscsi_service() reports the error: mark the path down first, so that the
+		 * re-issue goes elsewhere. (During our own teardown ctx is already NULL.) */
+		if (p->ctx)
+			schedule_teardown(p, "connection failed, commands cancelled");
 		task_complete(t, MP_XPORT_CANCELLED);
 		break;
 	case SCSI_STATUS_TIMEOUT:
@@ -344,10 +362,13 @@ static int path_submit(struct mp_path *path, struct mp_scsi_cmd *cmd)
 		errno = ENOMEM;
 		return -1;
 	}
-	if (iscsi_scsi_command_async(p->ctx, (int)p->lun, &t->task, task_cb, out, t) != 0) {
+	p->in_submit = true;
+	int rc = iscsi_scsi_command_async(p->ctx, (int)p->lun, &t->task, task_cb, out, t);
+	p->in_submit = false;
+	if (rc != 0 || t->completed_in_submit) {
 		mp_debug("path %s: submit failed: %s", path->name, iscsi_get_error(p->ctx));
 		scsi_free_scsi_task(&t->task);
-		errno = EIO;
+		errno = ENOTCONN;
 		return -1;
 	}
 	t->start = ev_now(p->loop);

@@ -148,6 +148,7 @@ static void wait_for_path(struct mp_sub *s)
 {
 	struct mp_lu *lu = s->lu;
 	if (lu->opts.no_path_retry_s == 0 || lu->fail_fast) {
+		snprintf(lu->last_err_detail, sizeof(lu->last_err_detail), "no usable path");
 		finish_later(s, EIO);
 		return;
 	}
@@ -170,6 +171,7 @@ static void npr_expired(void *arg)
 	       lu->opts.no_path_retry_s);
 	lu->fail_fast = true;
 	lu->n_waiting = 0;
+	snprintf(lu->last_err_detail, sizeof(lu->last_err_detail), "no usable path for no_path_retry");
 	struct mp_sub *s, *next;
 	for (s = list_take(&lu->waiting); s; s = next) {
 		next = s->next;
@@ -233,8 +235,9 @@ static void log_request_error(struct mp_lu *lu, const struct mp_blk_req *req)
 		lu->errlog_suppressed++;
 		return;
 	}
-	mp_warn("disk %s: %s of %" PRIu64 " bytes at %" PRIu64 " failed: %s (%" PRIu32 " more since the last report)",
-		lu->name, ops[req->op], req->len, req->offset, strerror(req->err), lu->errlog_suppressed);
+	mp_warn("disk %s: %s of %" PRIu64 " bytes at %" PRIu64 " failed: %s (%s; %" PRIu32
+		" more since the last report)", lu->name, ops[req->op], req->len, req->offset, strerror(req->err),
+		lu->last_err_detail, lu->errlog_suppressed);
 	lu->errlog_ms = now;
 	lu->errlog_suppressed = 0;
 }
@@ -251,6 +254,18 @@ static void finish_sub(struct mp_sub *s, int err)
 		req->core = NULL;
 		req->done(req, req->err);
 	}
+}
+
+/* Remember why a command failed for good, for the client-error log line. */
+static void note_error(struct mp_lu *lu, const struct mp_path *p, const struct mp_scsi_cmd *cmd,
+		       const struct mp_scsi_result *res, enum mp_verdict v)
+{
+	struct mp_sense sn;
+	mp_sense_parse(res->sense, res->sense_len, &sn);
+	snprintf(lu->last_err_detail, sizeof(lu->last_err_detail),
+		 "%s: cdb 0x%02x on %s, transport %d, status 0x%02x, sense %x/%02x/%02x, residual %" PRIu32,
+		 mp_verdict_name(v), cmd->cdb[0], p ? p->name : "no path", (int)res->xport, res->status,
+		 sn.key, sn.asc, sn.ascq, res->residual);
 }
 
 static void sub_done(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *res)
@@ -276,14 +291,14 @@ static void sub_done(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *res)
 		return;
 	case MP_V_DEVICE_ERROR:
 	case MP_V_RESV_CONFLICT:
-		mp_debug("disk %s: %s on %s: status 0x%02x", lu->name, mp_verdict_name(v),
-			 p ? p->name : "?", res->status);
+		note_error(lu, p, cmd, res, v);
 		finish_sub(s, err);
 		return;
 	case MP_V_PATH_ERROR:
 		if (p && res->xport == MP_XPORT_OK && p->ops->fail)
 			p->ops->fail(p, "unusable SCSI status");
 		if (++s->xport_retries > MP_MAX_XPORT_RETRIES) {
+			note_error(lu, p, cmd, res, v);
 			finish_sub(s, EIO);
 			return;
 		}
@@ -292,6 +307,7 @@ static void sub_done(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *res)
 	case MP_V_RETRY:
 	case MP_V_ALUA_STATE:
 		if (++s->retries > lu->opts.max_retries) {
+			note_error(lu, p, cmd, res, v);
 			mp_warn("disk %s: command 0x%02x failed %" PRIu32 " times (%s), giving up", lu->name,
 				cmd->cdb[0], s->retries, mp_verdict_name(v));
 			finish_sub(s, EIO);

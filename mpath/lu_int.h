@@ -57,6 +57,7 @@ struct mp_lu {
 	bool fail_fast;               /* no_path_retry expired: fail new I/O until a path returns */
 	uint64_t errlog_ms;           /* last time a failed request was logged */
 	uint32_t errlog_suppressed;   /* failed requests not logged since then */
+	char last_err_detail[448];    /* why the last failed command failed: path, status, sense */
 	mp_lu_ready_fn *ready_fn;
 	void *ready_arg;
 	bool ready_called;
