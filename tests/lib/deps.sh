@@ -12,6 +12,8 @@ PKGS=(
     qemu-utils qemu-block-extra libnbd-bin python3-libnbd fio python3
     # fixture and fault injection
     iproute2 nftables iptables procps psmisc coreutils diffutils util-linux
+    # LIO (kernel target) in a QEMU guest, for ALUA
+    qemu-system-x86 busybox-static
     # man pages
     man-db groff-base
 )
