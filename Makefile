@@ -84,9 +84,10 @@ unit: $(UNIT_BIN)
 e2e: $(BINS) $(HELP_BIN)
 	@BUILD=$(BUILD) tests/e2e/run.sh
 
-## check: deps, build, unit tests, end-to-end tests
+## check: deps, build, unit tests, fuzz regression inputs, end-to-end tests
 check: deps
 	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory fuzz-check
 	@$(MAKE) --no-print-directory e2e
 
 ## demo: a local tgtd target with two paths, the daemon and an NBD export
@@ -118,3 +119,7 @@ clean:
 
 help:
 	@grep -E '^## ' Makefile | sed 's/^## /  /'
+
+## fuzz: libFuzzer targets for every parser that reads outside bytes (FUZZ_SECONDS=60 each)
+## fuzz-check: run each fuzz target once over its committed corpus and past crashes (regressions)
+include tests/fuzz/fuzz.mk

@@ -66,6 +66,27 @@ const struct mp_ctl_cmd_spec *mp_ctl_cmd_find(const char *name)
 	return NULL;
 }
 
+/*
+ * Messages quote client input cut to a length ('%.64s'), which can split a UTF-8
+ * character anywhere in the message; a reply must stay valid UTF-8 for the
+ * client's strict parser, so every byte of a malformed sequence becomes '?'.
+ */
+static void utf8_repair(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	while (*p) {
+		size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+		size_t i = 1;
+		while (n && i < n && (p[i] & 0xc0) == 0x80)
+			i++;
+		if (n == 0 || i < n || (n == 2 && *p < 0xc2)) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
+}
+
 void mp_ctl_error_set(struct mp_ctl_error *e, int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -73,6 +94,7 @@ void mp_ctl_error_set(struct mp_ctl_error *e, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e->message, sizeof(e->message), fmt, ap);
 	va_end(ap);
+	utf8_repair(e->message);
 }
 
 #define E(x) { x, #x }

@@ -6,6 +6,8 @@ PKGS=(
     # build
     build-essential pkg-config libiscsi-dev libev-dev libnl-3-dev libnl-route-3-dev
     libnl-genl-3-dev libssl-dev libcriterion-dev libjson-c-dev jq
+    # fuzzing (make fuzz)
+    clang libfuzzer-14-dev libclang-rt-14-dev
     # iSCSI peer and tools
     tgt libiscsi-bin
     # NBD clients and benchmarks

@@ -371,3 +371,14 @@ Test(ctl_reply, parse_table)
 		}
 	}
 }
+
+/* Found by fuzz_ctl: a quoted name cut inside a UTF-8 character made the reply invalid UTF-8. */
+Test(ctl_proto, error_messages_stay_valid_utf8_when_input_is_cut)
+{
+	struct mp_ctl_error e;
+	/* "x\xc3\xa9y" cut after 2 bytes leaves a lone lead byte before the closing quote. */
+	mp_ctl_error_set(&e, ENOSYS, "unknown command '%.2s'", "x\xc3\xa9y");
+	cr_assert_str_eq(e.message, "unknown command 'x?'");
+	mp_ctl_error_set(&e, EINVAL, "%s", "ok \xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82 bad \xe2\x82 \x80 \xc0\xaf");
+	cr_assert_str_eq(e.message, "ok \xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82 bad ?? ? ??");
+}
