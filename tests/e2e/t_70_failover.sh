@@ -26,23 +26,9 @@ tgt_setup_cross 2 2 256
 count_on
 SOCK="$FIX_DIR/nbd.sock"
 CONF="$FIX_DIR/mpiscsi.conf"
-cat >"$CONF" <<EOF
-[global]
-initiator_name = iqn.2026-11.org.mpiscsi.test:ini-$TGT_SUF
-[nbd]
-listen = unix:$SOCK
-[disk disk0]
-target = $TGT_IQN
-lun = 1
-portal = 198.18.1.2:3260
-portal = 198.18.2.2:3260
-interface = veth1
-interface = veth2
-no_path_retry = $NO_PATH_RETRY
+write_cross_conf "$CONF" "$SOCK" "no_path_retry = $NO_PATH_RETRY
 marginal_hold = $MARGINAL_HOLD
-${T70_EXTRA_CONF:-}
-EOF
-"$BUILD/bin/mpiscsid" --check-config -c "$CONF" >/dev/null || die "config refused: $CONF"
+${T70_EXTRA_CONF:-}"
 DAEMON_ARGS=(-c "$CONF")
 start_daemon "$SOCK"
 HAVE_CTL=0

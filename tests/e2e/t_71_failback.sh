@@ -24,22 +24,9 @@ G80=1 G50=2          # target-side path specs: NIC 1's paths (prio 80), NIC 2's 
 
 start_policy() {
     local policy=$1
-    cat >"$FIX_DIR/$policy.conf" <<EOF
-[global]
-initiator_name = iqn.2026-11.org.mpiscsi.test:ini-$TGT_SUF
-[nbd]
-listen = unix:$SOCK
-[disk disk0]
-target = $TGT_IQN
-lun = 1
-portal = 198.18.1.2:3260
-portal = 198.18.2.2:3260
-interface = veth1
-interface = veth2
-prio = veth1 80
+    write_cross_conf "$FIX_DIR/$policy.conf" "$SOCK" "prio = veth1 80
 failback = $policy
-no_path_retry = 10
-EOF
+no_path_retry = 10"
     DAEMON_ARGS=(-c "$FIX_DIR/$policy.conf")
     start_daemon "$SOCK"
     CTL=$DAEMON_CTL

@@ -14,20 +14,7 @@ need_tool timeout coreutils
 
 tgt_setup_cross 2 2 64
 SOCK="$FIX_DIR/nbd.sock"
-cat >"$FIX_DIR/mpiscsi.conf" <<EOF
-[global]
-initiator_name = iqn.2026-11.org.mpiscsi.test:ini-$TGT_SUF
-[nbd]
-listen = unix:$SOCK
-[disk disk0]
-target = $TGT_IQN
-lun = 1
-portal = 198.18.1.2:3260
-portal = 198.18.2.2:3260
-interface = veth1
-interface = veth2
-no_path_retry = 3
-EOF
+write_cross_conf "$FIX_DIR/mpiscsi.conf" "$SOCK" "no_path_retry = 3"
 DAEMON_ARGS=(-c "$FIX_DIR/mpiscsi.conf")
 start_daemon "$SOCK"
 URI=$(nbd_uri "$SOCK")

@@ -104,6 +104,7 @@ int main(int argc, char **argv)
 	struct iscsi_url *iu = iscsi_parse_full_url(iscsi, url);
 	if (!iu) {
 		fprintf(stderr, "scsi_cmd: bad URL: %s\n", iscsi_get_error(iscsi));
+		iscsi_destroy_context(iscsi);
 		return 1;
 	}
 	iscsi_set_targetname(iscsi, iu->target);
@@ -116,6 +117,9 @@ int main(int argc, char **argv)
 		iscsi_set_target_username_pwd(iscsi, iu->target_user, iu->target_passwd);
 	if (iscsi_connect_sync(iscsi, iu->portal) != 0 || iscsi_login_sync(iscsi) != 0) {
 		fprintf(stderr, "scsi_cmd: login to %s failed: %s\n", iu->portal, iscsi_get_error(iscsi));
+		/* Free everything on every exit: under ASan a leak changes the exit status. */
+		iscsi_destroy_url(iu);
+		iscsi_destroy_context(iscsi);
 		return 2;
 	}
 
@@ -126,8 +130,10 @@ int main(int argc, char **argv)
 		unsigned char *wbuf = NULL;
 		if (wlen >= 0) {
 			wbuf = malloc(wlen ? (size_t)wlen : 1);
-			if (!wbuf)
-				return 3;
+			if (!wbuf) {
+				rc = 3;
+				break;
+			}
 			memset(wbuf, 0x5a, (size_t)wlen);
 			out.size = (size_t)wlen;
 			out.data = wbuf;
@@ -137,11 +143,16 @@ int main(int argc, char **argv)
 		}
 		if (!task) {
 			fprintf(stderr, "scsi_cmd: no task\n");
-			return 3;
+			free(wbuf);
+			rc = 3;
+			break;
 		}
 		if (!iscsi_scsi_command_sync(iscsi, iu->lun, task, wlen >= 0 ? &out : NULL)) {
 			fprintf(stderr, "scsi_cmd: transport error: %s\n", iscsi_get_error(iscsi));
-			return 3;
+			scsi_free_scsi_task(task);
+			free(wbuf);
+			rc = 3;
+			break;
 		}
 		printf("status 0x%02x %s\n", task->status, status_name(task->status));
 		if (task->status == SCSI_STATUS_CHECK_CONDITION)
@@ -160,7 +171,8 @@ int main(int argc, char **argv)
 			break;
 	}
 	fflush(stdout);
-	iscsi_logout_sync(iscsi);
+	if (rc == 0)
+		iscsi_logout_sync(iscsi);
 	iscsi_destroy_url(iu);
 	iscsi_destroy_context(iscsi);
 	return rc;

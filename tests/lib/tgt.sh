@@ -46,6 +46,7 @@
 #   tgt_new_identity SIZE_MB    make the next tgt_start serve LUN 1 from a NEW backing file with a
 #                               new scsi_id/scsi_sn (TGT_SCSI_ID, TGT_SCSI_SN): a target whose LU
 #                               changed identity behind the same IQN/LUN. Old file kept until exit.
+#   write_cross_conf FILE SOCK [EXTRA]  daemon config: disk0 over every NIC x portal of the fixture
 #   tgt_url K [LUN]             print iscsi://198.18.K.2:3260/$TGT_IQN/LUN (LUN default 1)
 #   tgt_cleanup                 stop tgtd (tgtadm delete system, KILL as last resort), delete
 #                               both namespaces and the backing file (registered by tgt_setup)
@@ -174,6 +175,22 @@ fixture_tmpdir() {
 # ---------------------------------------------------------------- tgtd fixture
 ini_exec() { ip netns exec "$INI_NS" "$@"; }
 tgt_exec() { ip netns exec "$TGT_NS" "$@"; }
+# write_cross_conf FILE SOCK [EXTRA_DISK_LINES]: a daemon config for the fixture: disk0 on
+# LUN 1 with every portal and (for tgt_setup_cross) every NIC, so NICS x PORTALS paths;
+# EXTRA_DISK_LINES (newline-separated) are appended to [disk disk0].
+write_cross_conf() {
+    local file=$1 sock=$2 extra=${3:-} k p
+    {
+        printf '[global]\ninitiator_name = iqn.2026-11.org.mpiscsi.test:ini-%s\n' "$TGT_SUF"
+        printf '[nbd]\nlisten = unix:%s\n' "$sock"
+        printf '[disk disk0]\ntarget = %s\nlun = 1\n' "$TGT_IQN"
+        for ((p = 1; p <= ${TGT_NPORTALS:-$TGT_PATHS}; p++)); do printf 'portal = 198.18.%d.2:3260\n' "$p"; done
+        for ((k = 1; k <= ${TGT_NICS:-0}; k++)); do printf 'interface = veth%d\n' "$k"; done
+        [[ -z $extra ]] || printf '%s\n' "$extra"
+    } >"$file"
+    "$BUILD/bin/mpiscsid" --check-config -c "$file" >/dev/null || die "config refused: $file"
+}
+
 tgt_url() { printf 'iscsi://198.18.%s.2:3260/%s/%s\n' "$1" "$TGT_IQN" "${2:-1}"; }
 tgt_nic_down() { ip -n "$INI_NS" link set "veth$1" down; }
 tgt_nic_up() { ip -n "$INI_NS" link set "veth$1" up && tgt_routes "$1"; }
