@@ -291,8 +291,15 @@ void mp_lu_path_down(struct mp_lu *lu, struct mp_path *path, const char *reason)
 	if (path->state != MP_PATH_FAILED)
 		path->state = MP_PATH_DOWN;
 	path->last_state_change_ms = mp_clock_now(&lu->clock);
-	if (!mp_lu_any_usable(lu))
+	if (!mp_lu_any_usable(lu)) {
 		lu->down_since_ms = mp_clock_now(&lu->clock);
+		/* Nothing usable left (e.g. a second fault while the first one's paths are still
+		 * in reconnect backoff): every other path waiting to reconnect tries now. Happens
+		 * once per transition to all-down, so it cannot storm. */
+		for (struct mp_path *q = lu->paths; q; q = q->lu_next)
+			if (q != path && q->state == MP_PATH_DOWN && !q->admin_failed && q->ops->reinstate)
+				q->ops->reinstate(q);
+	}
 }
 
 /* Marginal paths whose hold ran out come back; paths far slower than their group's best go out. */

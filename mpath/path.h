@@ -30,7 +30,8 @@ struct mp_path_ops {
 	int (*submit)(struct mp_path *path, struct mp_scsi_cmd *cmd);
 	/* Operator or core asks to drop the session (e.g. after repeated timeouts). */
 	void (*fail)(struct mp_path *path, const char *reason);
-	/* Operator reinstated the path: if it has no session, try to log in now. Optional. */
+	/* If the path has no session, try to log in now instead of after its backoff (an operator
+	 * reinstated it, or the LU has no usable path left). Optional. */
 	void (*reinstate)(struct mp_path *path);
 };
 

@@ -751,3 +751,30 @@ Test(lu, a_path_much_slower_than_its_peer_for_three_checks_becomes_marginal)
 	mp_lu_remove_path(lu, &b.path);
 	mp_lu_free(lu);
 }
+
+static int retry_now_calls;
+static void counting_reinstate(struct mp_path *path MP_UNUSED) { retry_now_calls++; }
+static const struct mp_path_ops fake_ops_retry = {
+	.kind = "fake", .submit = fake_submit, .fail = fake_fail, .reinstate = counting_reinstate,
+};
+
+Test(lu, losing_the_last_usable_path_makes_waiting_paths_retry_at_once)
+{
+	struct mp_lu *lu = new_lu(30);
+	struct fake_path a, b;
+	fp_init(&a, "a");
+	fp_init(&b, "b");
+	a.path.ops = b.path.ops = &fake_ops_retry;
+	attach(lu, &a, "naa.1");
+	attach(lu, &b, "naa.1");
+	retry_now_calls = 0;
+	mp_lu_path_down(lu, &b.path, "first fault");
+	cr_assert_eq(retry_now_calls, 0, "a is still usable: b keeps its backoff");
+	mp_lu_path_down(lu, &a.path, "second fault");
+	cr_assert_eq(retry_now_calls, 1, "all down: b (waiting to reconnect) is asked to retry now");
+	mp_lu_path_down(lu, &a.path, "repeated report");
+	cr_assert_eq(retry_now_calls, 2, "bounded: one call per other down path per report");
+	mp_lu_remove_path(lu, &a.path);
+	mp_lu_remove_path(lu, &b.path);
+	mp_lu_free(lu);
+}
