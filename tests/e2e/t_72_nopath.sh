@@ -13,17 +13,7 @@ need_root
 need_tool qemu-io qemu-utils
 need_tool timeout coreutils
 
-tgt_setup_cross 2 2 64
-SOCK="$FIX_DIR/nbd.sock"
-write_cross_conf "$FIX_DIR/mpiscsi.conf" "$SOCK" "no_path_retry = 3"
-DAEMON_ARGS=(-c "$FIX_DIR/mpiscsi.conf")
-start_daemon "$SOCK"
-URI=$(nbd_uri "$SOCK")
-
-qio() { timeout 60 qemu-io -f raw "$@" "$URI"; }
-# qemu-io reports a failed command on stdout ("read failed: ...") and, in recent versions,
-# with exit status 1: look at both.
-qio_ok() { local out; out=$(qio "$@" 2>&1) && ! grep -qi 'failed\|error' <<<"$out"; }
+start_cross_daemon 2 2 64 "no_path_retry = 3"
 
 qio_ok -c 'write -P 0xa5 0 64k' || die "initial write failed"
 qio_ok -c 'read -P 0xa5 0 64k' || die "initial read-back failed"

@@ -12,14 +12,7 @@ need_root
 need_tool qemu-io qemu-utils
 need_tool timeout coreutils
 
-tgt_setup_cross 2 2 64
-SOCK="$FIX_DIR/nbd.sock"
-write_cross_conf "$FIX_DIR/mpiscsi.conf" "$SOCK" "no_path_retry = 3"
-DAEMON_ARGS=(-c "$FIX_DIR/mpiscsi.conf")
-start_daemon "$SOCK"
-URI=$(nbd_uri "$SOCK")
-qio() { timeout 60 qemu-io -f raw "$@" "$URI"; }
-qio_ok() { local out; out=$(qio "$@" 2>&1) && ! grep -qi 'failed\|error' <<<"$out"; }
+start_cross_daemon 2 2 64 "no_path_retry = 3"
 
 qio_ok -c 'write -P 0xa5 0 1M' || die "initial write failed"
 OLD_ID=$(grep -o 'id [a-z0-9]*\.[0-9a-fA-F]*' "$DAEMON_LOG" | head -n 1 | cut -d' ' -f2)

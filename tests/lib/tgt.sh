@@ -47,6 +47,8 @@
 #                               new scsi_id/scsi_sn (TGT_SCSI_ID, TGT_SCSI_SN): a target whose LU
 #                               changed identity behind the same IQN/LUN. Old file kept until exit.
 #   write_cross_conf FILE SOCK [EXTRA]  daemon config: disk0 over every NIC x portal of the fixture
+#   start_cross_daemon N P MB [EXTRA]  tgt_setup_cross + write_cross_conf + start_daemon; sets SOCK CONF URI
+#   qio ARGS / qio_ok ARGS      qemu-io on $URI / and it reported no failure
 #   tgt_url K [LUN]             print iscsi://198.18.K.2:3260/$TGT_IQN/LUN (LUN default 1)
 #   tgt_cleanup                 stop tgtd (tgtadm delete system, KILL as last resort), delete
 #                               both namespaces and the backing file (registered by tgt_setup)
@@ -190,6 +192,24 @@ write_cross_conf() {
     } >"$file"
     "$BUILD/bin/mpiscsid" --check-config -c "$file" >/dev/null || die "config refused: $file"
 }
+
+# start_cross_daemon NICS PORTALS SIZE_MB [EXTRA_DISK_LINES]: tgt_setup_cross, then the daemon
+# on disk0 over every NIC x portal (write_cross_conf); sets SOCK, CONF and URI.
+start_cross_daemon() {
+    tgt_setup_cross "$1" "$2" "$3"
+    SOCK="$FIX_DIR/nbd.sock"
+    CONF="$FIX_DIR/mpiscsi.conf"
+    write_cross_conf "$CONF" "$SOCK" "${4:-}"
+    DAEMON_ARGS=(-c "$CONF")
+    start_daemon "$SOCK"
+    URI=$(nbd_uri "$SOCK")
+}
+
+# qio ARGS...: qemu-io on $URI (bounded). qio_ok ARGS...: it succeeded — qemu-io reports a
+# failed command on stdout ("read failed: ...") and, in recent versions, with exit status 1:
+# both are looked at.
+qio() { timeout 60 qemu-io -f raw "$@" "$URI"; }
+qio_ok() { local out; out=$(qio "$@" 2>&1) && ! grep -qi 'failed\|error' <<<"$out"; }
 
 tgt_url() { printf 'iscsi://198.18.%s.2:3260/%s/%s\n' "$1" "$TGT_IQN" "${2:-1}"; }
 tgt_nic_down() { ip -n "$INI_NS" link set "veth$1" down; }

@@ -548,6 +548,15 @@ static void two_groups(struct mp_lu *lu, struct fake_path *a, struct fake_path *
 	attach(lu, b, "naa.1");
 }
 
+/* Group 80 (a) fails: I/O goes to group 50 (b); then a is healed. */
+static void fail_over_and_heal(struct mp_lu *lu, struct fake_path *a, struct fake_path *b, struct fake_path **ps)
+{
+	mp_lu_path_down(lu, &a->path, "test");
+	cr_assert_eq(route_one(lu, ps, 2), b, "failover to the prio 50 group");
+	cr_assert_eq(mp_lu_active_prio(lu), 50);
+	up_again(lu, a);
+}
+
 static void release(struct mp_lu *lu, struct fake_path **paths, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -562,10 +571,7 @@ Test(lu, io_goes_to_the_best_group_and_fails_over_and_back_immediately)
 	two_groups(lu, &a, &b);
 	for (int i = 0; i < 4; i++)
 		cr_assert_eq(route_one(lu, ps, 2), &a, "prio 80 group takes all I/O");
-	mp_lu_path_down(lu, &a.path, "test");
-	cr_assert_eq(route_one(lu, ps, 2), &b, "failover to prio 50");
-	cr_assert_eq(mp_lu_active_prio(lu), 50);
-	up_again(lu, &a);
+	fail_over_and_heal(lu, &a, &b, ps);
 	cr_assert_eq(mp_lu_active_prio(lu), 80, "immediate failback");
 	cr_assert_eq(route_one(lu, ps, 2), &a);
 	release(lu, ps, 2);
@@ -576,9 +582,7 @@ Test(lu, manual_failback_waits_for_switchgroup)
 	struct mp_lu *lu = new_lu_opts(MP_FAILBACK_MANUAL, 0, 0);
 	struct fake_path a, b, *ps[] = { &a, &b };
 	two_groups(lu, &a, &b);
-	mp_lu_path_down(lu, &a.path, "test");
-	cr_assert_eq(route_one(lu, ps, 2), &b);
-	up_again(lu, &a);
+	fail_over_and_heal(lu, &a, &b, ps);
 	fake_clock_advance(&fc, 60000);
 	cr_assert_eq(route_one(lu, ps, 2), &b, "manual: stays on the lower group");
 	errno = 0;
@@ -594,9 +598,7 @@ Test(lu, deferred_failback_after_its_delay)
 	struct mp_lu *lu = new_lu_opts(MP_FAILBACK_DEFERRED, 2, 0);
 	struct fake_path a, b, *ps[] = { &a, &b };
 	two_groups(lu, &a, &b);
-	mp_lu_path_down(lu, &a.path, "test");
-	cr_assert_eq(route_one(lu, ps, 2), &b);
-	up_again(lu, &a);
+	fail_over_and_heal(lu, &a, &b, ps);
 	fake_clock_advance(&fc, 1999);
 	cr_assert_eq(route_one(lu, ps, 2), &b, "not before 2 s");
 	fake_clock_advance(&fc, 1);
