@@ -45,6 +45,7 @@ struct itask {
 	struct iscsi_data out;
 	ev_tstamp start;         /* when it was handed to libiscsi, for the command deadline */
 	bool completed_in_submit; /* libiscsi called back from inside iscsi_scsi_command_async */
+	enum mp_xport xport;      /* how libiscsi ended it, if it did so before our teardown */
 };
 
 struct mp_iscsi_path {
@@ -301,20 +302,22 @@ static void task_cb(struct iscsi_context *ctx MP_UNUSED, int status, void *comma
 	}
 	switch (status) {
 	case SCSI_STATUS_CANCELLED:
-		/* libiscsi cancels what it holds when the connection breaks, possibly before
-		 * iscsi_service() reports the error: mark the path down first, so that the
-		 * re-issue goes elsewhere. (During our own teardown ctx is already NULL.) */
-		if (p->ctx)
-			schedule_teardown(p, "connection failed, commands cancelled");
-		task_complete(t, MP_XPORT_CANCELLED);
-		break;
 	case SCSI_STATUS_TIMEOUT:
-		schedule_teardown(p, "command timed out");
-		task_complete(t, MP_XPORT_TIMEOUT);
-		break;
 	case SCSI_STATUS_ERROR:
-		schedule_teardown(p, "transport error");
-		task_complete(t, MP_XPORT_ERROR);
+		if (!p->ctx) {
+			/* Our own teardown: the socket is closed already. */
+			task_complete(t, MP_XPORT_CANCELLED);
+			break;
+		}
+		/* The connection broke under libiscsi, and its socket may still hold this
+		 * command's PDUs. The command stays on our list and is completed (and so
+		 * re-issued elsewhere) only by the teardown, after the socket is closed
+		 * abortively: never while a copy of a WRITE could still leave this host. */
+		t->xport = status == SCSI_STATUS_TIMEOUT ? MP_XPORT_TIMEOUT
+			   : status == SCSI_STATUS_ERROR ? MP_XPORT_ERROR : MP_XPORT_CANCELLED;
+		schedule_teardown(p, status == SCSI_STATUS_TIMEOUT ? "command timed out"
+				     : status == SCSI_STATUS_ERROR ? "transport error"
+				     : "connection failed, commands cancelled");
 		break;
 	default:
 		task_complete(t, MP_XPORT_OK);
@@ -381,6 +384,23 @@ static int path_submit(struct mp_path *path, struct mp_scsi_cmd *cmd)
 
 /* ---- session lifecycle ---- */
 
+/*
+ * Every close of a session socket is abortive (SO_LINGER 0: RST, send queue
+ * dropped). A plain close() leaves unacknowledged PDUs in the kernel, which
+ * keeps retransmitting them after we have given up on the path: a WRITE we
+ * re-issued elsewhere (and possibly overwrote since) would land a second
+ * time, late, once the path heals. With an abortive close nothing of the old
+ * connection leaves this host after the teardown, and the teardown happens
+ * before its commands are completed for re-issue (see destroy_context).
+ */
+static void set_abortive_close(struct iscsi_context *ctx)
+{
+	int fd = iscsi_get_fd(ctx);
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) != 0)
+		mp_warn("SO_LINGER on iSCSI socket: %s", strerror(errno));
+}
+
 static void destroy_context(struct mp_iscsi_path *p)
 {
 	if (p->attach) {
@@ -390,12 +410,15 @@ static void destroy_context(struct mp_iscsi_path *p)
 	if (p->ctx) {
 		struct iscsi_context *ctx = p->ctx;
 		p->ctx = NULL;
-		/* libiscsi completes queued commands CANCELLED here; our callback completes them. */
+		/* libiscsi closes the socket first (abortively, see set_abortive_close), then
+		 * completes queued commands CANCELLED; our callback completes them. */
+		set_abortive_close(ctx);
 		iscsi_destroy_context(ctx);
 	}
 	/* Anything libiscsi did not call back for is completed CANCELLED now: exactly once either way. */
 	while (p->inflight)
-		task_complete(p->inflight, MP_XPORT_CANCELLED);
+		task_complete(p->inflight, p->inflight->xport != MP_XPORT_OK ? p->inflight->xport
+									     : MP_XPORT_CANCELLED);
 	ev_io_stop(p->loop, &p->io);
 	ev_io_set(&p->io, -1, 0);
 }
@@ -517,6 +540,8 @@ static void start_connect(struct mp_iscsi_path *p)
 	set_st(p, SESS_CONNECTING);
 	if (iscsi_connect_async(ctx, p->portal, connect_cb, p) != 0)
 		schedule_teardown(p, iscsi_get_error(ctx));
+	else
+		set_abortive_close(ctx); /* also covers closes libiscsi makes on its own */
 }
 
 static void path_fail(struct mp_path *path, const char *reason)
