@@ -283,6 +283,14 @@ static void handle_check_condition(struct mp_attach *a, const struct mp_scsi_res
 		       name, s.key, s.asc, s.ascq, a->opts.ua_retries);
 		return;
 	}
+	if (a->step == ST_RC16 && a->info.tpgs && s.key == 0x2 && s.asc == 0x04 &&
+	    (s.ascq == 0x0a || s.ascq == 0x0b || s.ascq == 0x0c || s.ascq == 0x12)) {
+		/* ALUA transitioning/standby/unavailable/offline ports may refuse READ CAPACITY. The
+		 * identity is read: the path can join a disk that knows its size, and wait there. */
+		a->info.capacity_unknown = true;
+		advance(a);
+		return;
+	}
 	if (a->step == ST_VPD83 && s.key == 0x5 && !mp_vpd_pages_has(&a->pages, 0x83)) {
 		/* The target said it lacks 0x83 and meant it: identify by serial number instead. */
 		settle_identity(a, NULL);

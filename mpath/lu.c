@@ -14,6 +14,8 @@
 
 /* Re-issues of one command after transport failures (a path dying under it), before EIO. */
 #define MP_MAX_XPORT_RETRIES 32
+/* Re-issues of one command after ALUA state sense (after the first 3, MP_RETRY_DELAY_MS apart). */
+#define MP_MAX_ALUA_RETRIES 600
 /* Delay before re-issuing after BUSY / TASK SET FULL / an ALUA state error. */
 #define MP_RETRY_DELAY_MS 20
 /* Caps when the target reports no limit (VPD 0xB0 fields of 0). */
@@ -48,6 +50,8 @@ void mp_lu_opts_default(struct mp_lu_opts *o)
 	o->marginal_window_s = 60;
 	o->marginal_hold_s = 30;
 	o->marginal_latency_factor = 20;
+	o->alua_explicit = true;
+	o->alua_refresh_s = 5;
 }
 
 static void npr_expired(void *arg);
@@ -72,7 +76,8 @@ struct mp_lu *mp_lu_new(const char *name, const struct mp_clock *clock, const st
 	lu->npr_timer = clock->ops->timer_new(clock->ctx, npr_expired, lu);
 	lu->delay_timer = clock->ops->timer_new(clock->ctx, delay_fire, lu);
 	lu->finish_timer = clock->ops->timer_new(clock->ctx, finish_fire, lu);
-	if (!lu->npr_timer || !lu->delay_timer || !lu->finish_timer || mp_lu_paths_init(lu) != 0) {
+	if (!lu->npr_timer || !lu->delay_timer || !lu->finish_timer || mp_lu_paths_init(lu) != 0 ||
+	    mp_alua_init(lu) != 0) {
 		mp_lu_free(lu);
 		return NULL;
 	}
@@ -95,6 +100,7 @@ void mp_lu_free(struct mp_lu *lu)
 	ops->timer_free(lu->npr_timer);
 	ops->timer_free(lu->delay_timer);
 	ops->timer_free(lu->finish_timer);
+	mp_alua_fini(lu);
 	mp_lu_paths_fini(lu);
 	free(lu->zero_block);
 	free(lu);
@@ -306,6 +312,16 @@ static void sub_done(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *res)
 		return;
 	case MP_V_RETRY:
 	case MP_V_ALUA_STATE:
+		/* ALUA sense moves the command off the path's group (or port) without using up its
+		 * retries; bounded, and paced once it has bounced a few times. */
+		if (p && mp_alua_on_check(lu, p, res) == MP_ALUA_REDISPATCH &&
+		    ++s->alua_retries <= MP_MAX_ALUA_RETRIES) {
+			if (s->alua_retries <= 3)
+				dispatch(s);
+			else
+				retry_later(s);
+			return;
+		}
 		if (++s->retries > lu->opts.max_retries) {
 			note_error(lu, p, cmd, res, v);
 			mp_warn("disk %s: command 0x%02x failed %" PRIu32 " times (%s), giving up", lu->name,

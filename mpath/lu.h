@@ -37,6 +37,8 @@ struct mp_lu_info {
 	bool lbpws;                  /* WRITE SAME(16) with UNMAP supported */
 	bool anc_sup;
 	bool write_protect;          /* MODE SENSE WP bit, if read */
+	bool capacity_unknown;       /* READ CAPACITY refused in this port's ALUA state: the fields
+	                              * above from it are 0; the path may join a disk that knows them */
 };
 
 enum mp_blk_op {
@@ -95,6 +97,9 @@ struct mp_lu_opts {
 	uint32_t marginal_window_s; /* default 60 */
 	uint32_t marginal_hold_s;   /* how long a marginal path is kept out (default 30) */
 	uint32_t marginal_latency_factor; /* latency above this many times the group's best = marginal (0 = off; default 20) */
+	bool alua_off;              /* ignore ALUA even if the target reports it (default: use it) */
+	bool alua_explicit;         /* activate a standby group with SET TARGET PORT GROUPS (default yes) */
+	uint32_t alua_refresh_s;    /* periodic RTPG when nothing is degraded (0 = none; default 5) */
 };
 void mp_lu_opts_default(struct mp_lu_opts *o);
 
@@ -111,6 +116,8 @@ void mp_lu_set_ready_cb(struct mp_lu *lu, mp_lu_ready_fn *fn, void *arg);
 const struct mp_lu_info *mp_lu_get_info(const struct mp_lu *lu);
 /* Paths, for tools. */
 struct mp_path *mp_lu_first_path(const struct mp_lu *lu);
+/* The path would be given I/O now: up, not failed by an operator, not marginal, ALUA state active. */
+bool mp_lu_path_usable(const struct mp_path *p);
 
 /* Register a path with the LU (state DOWN); it takes I/O once attached. */
 void mp_lu_add_path(struct mp_lu *lu, struct mp_path *path);
@@ -139,6 +146,20 @@ int32_t mp_lu_active_prio(const struct mp_lu *lu);
 const char *mp_lu_selector_name(const struct mp_lu *lu);
 /* Requests queued because no path is usable. */
 uint32_t mp_lu_queued(const struct mp_lu *lu);
+
+/* ALUA, for tools. */
+struct mp_alua_view {
+	uint16_t id;                 /* target port group */
+	uint8_t state;               /* enum mp_alua_state (mpath/rtpg.h); mp_alua_state_name() */
+	bool pref;
+	uint8_t supported;           /* MP_TPG_SUP_* */
+};
+/* True when the disk uses ALUA (the target reports TPGS and alua is not off). */
+bool mp_lu_alua_enabled(const struct mp_lu *lu);
+/* The groups known from RTPG (at most max); returns how many were written. */
+size_t mp_lu_alua_groups(const struct mp_lu *lu, struct mp_alua_view *out, size_t max);
+/* The ALUA state of the path (its group's, or offline for an offline port); -1 if unknown. */
+int mp_lu_path_alua_state(const struct mp_lu *lu, const struct mp_path *p);
 
 /* Submit a block request: 0 and a later done(), or -1 with errno (EINVAL bad range) and no done(). */
 int mp_lu_submit(struct mp_lu *lu, struct mp_blk_req *req);

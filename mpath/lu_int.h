@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "mpath/lu.h"
+#include "mpath/rtpg.h"
 #include "mpath/scsi_cdb.h"
 #include "mpath/selector.h"
 
@@ -18,6 +19,7 @@ struct mp_sub {
 	uint64_t start_us;        /* when it was sent on path */
 	uint32_t retries;         /* re-issues after retryable SCSI conditions */
 	uint32_t xport_retries;   /* re-issues after transport failures */
+	uint32_t alua_retries;    /* re-issues after ALUA state sense (standby, unavailable, transitioning, offline) */
 	int final_err;            /* error to report when finished from a deferred list */
 	struct mp_sub *next;      /* wait, delay or finish list */
 	uint8_t param[MP_UNMAP_HDR_LEN + MP_UNMAP_DESC_LEN]; /* one UNMAP descriptor */
@@ -26,6 +28,45 @@ struct mp_sub {
 struct mp_sub_list {
 	struct mp_sub *head;
 	struct mp_sub **tail;
+};
+
+/* One ALUA target port group as the LU knows it. */
+struct mp_alua_grp {
+	uint16_t id;
+	uint8_t state;                /* enum mp_alua_state */
+	bool pref;
+	bool seen;                    /* listed by the last RTPG answer */
+	uint8_t supported;            /* MP_TPG_SUP_* */
+	uint64_t since_ms;            /* when state last changed */
+};
+
+/* A command the core itself sends (RTPG, STPG). */
+struct mp_alua_cmd {
+	struct mp_scsi_cmd cmd;       /* first: the path hands this back */
+	struct mp_lu *lu;
+	struct mp_path *path;         /* where it is in flight */
+	bool busy;
+	uint16_t tpg;                 /* STPG: the group asked for */
+	uint8_t buf[4096];
+};
+
+struct mp_alua {
+	bool decided;                 /* the first attached path's TPGS was looked at */
+	bool enabled;                 /* the target has ALUA (TPGS != 0) and alua is not off */
+	bool explicit_sup;            /* TPGS says STPG is supported */
+	bool no_extended;             /* ask RTPG without the extended header */
+	bool extended_ok;             /* the last answer had it */
+	bool have_table;
+	bool refresh_wanted;          /* another RTPG once the one in flight is back */
+	size_t n;
+	struct mp_alua_grp g[MP_RTPG_MAX_GROUPS];
+	uint8_t implicit_trans_s;
+	uint32_t failures;            /* RTPG failures in a row */
+	struct mp_alua_cmd rtpg, stpg;
+	struct mp_timer *timer;
+	bool timer_armed;
+	uint64_t timer_due_ms;
+	uint64_t last_rtpg_ms, last_stpg_ms;
 };
 
 struct mp_lu {
@@ -58,6 +99,7 @@ struct mp_lu {
 	uint64_t errlog_ms;           /* last time a failed request was logged */
 	uint32_t errlog_suppressed;   /* failed requests not logged since then */
 	char last_err_detail[448];    /* why the last failed command failed: path, status, sense */
+	struct mp_alua alua;
 	mp_lu_ready_fn *ready_fn;
 	void *ready_arg;
 	bool ready_called;
@@ -72,6 +114,26 @@ bool mp_lu_any_usable(const struct mp_lu *lu);
 /* Bookkeeping around one command on a path (selector, counters, latency). */
 void mp_lu_io_start(struct mp_lu *lu, struct mp_path *p, uint32_t bytes, uint64_t now_us);
 void mp_lu_io_end(struct mp_lu *lu, struct mp_path *p, uint32_t bytes, uint64_t start_us, bool failed);
+
+/* The ALUA states changed: pick the best usable group (unless failback is manual and the active
+ * group still has a usable path). */
+void mp_lu_regroup(struct mp_lu *lu, const char *why);
+
+/* alua.c */
+int mp_alua_init(struct mp_lu *lu);
+void mp_alua_fini(struct mp_lu *lu);
+/* The path's ALUA state lets it take block I/O (always true without ALUA). */
+bool mp_alua_path_io_ok(const struct mp_lu *lu, const struct mp_path *p);
+/* A path joined: record its group and port, decide on ALUA (first path), refresh. */
+void mp_alua_path_attached(struct mp_lu *lu, struct mp_path *p, const struct mp_lu_info *info);
+/* Ask the target for the groups' states (now, or after the RTPG in flight). */
+void mp_alua_refresh(struct mp_lu *lu, const char *why);
+enum mp_alua_act {
+	MP_ALUA_NONE = 0,    /* not an ALUA condition the core acted on: classify as usual */
+	MP_ALUA_REDISPATCH,  /* the path's group or port was marked unusable: send the command again */
+};
+/* A command on p ended in CHECK CONDITION: act on ALUA sense (unit attention, 04/0A/0B/0C/12). */
+enum mp_alua_act mp_alua_on_check(struct mp_lu *lu, struct mp_path *p, const struct mp_scsi_result *res);
 
 /* lu.c */
 /* Send everything that waits for a path (a path became usable). */

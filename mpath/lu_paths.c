@@ -59,8 +59,11 @@ int32_t mp_lu_active_prio(const struct mp_lu *lu) { return lu->have_active ? lu-
 
 static bool usable(const struct mp_path *p, bool allow_marginal)
 {
-	return p->state == MP_PATH_UP && !p->admin_failed && (allow_marginal || !p->marginal);
+	return p->state == MP_PATH_UP && !p->admin_failed && (allow_marginal || !p->marginal) &&
+	       mp_alua_path_io_ok(p->lu, p);
 }
+
+bool mp_lu_path_usable(const struct mp_path *p) { return p->lu && usable(p, false); }
 
 bool mp_lu_any_usable(const struct mp_lu *lu)
 {
@@ -223,6 +226,16 @@ static void failback_fire(void *arg)
 int mp_lu_path_attached(struct mp_lu *lu, struct mp_path *path, const struct mp_lu_info *info,
 			char *err, size_t errlen)
 {
+	if (info->capacity_unknown && !lu->have_info) {
+		snprintf(err, errlen, "disk %s: path %s: READ CAPACITY refused in the port's ALUA state; "
+			 "the disk's size is not known yet", lu->name, path->name);
+		return -1;
+	}
+	if (lu->have_info && strcmp(lu->info.designator, info->designator) != 0) {
+		snprintf(err, errlen, "disk %s: path %s leads to LU %s, but the disk is LU %s: path refused",
+			 lu->name, path->name, info->designator, lu->info.designator);
+		return -1;
+	}
 	if (!lu->have_info) {
 		if (info->block_size < 512 || info->block_size > (1u << 20) ||
 		    (info->block_size & (info->block_size - 1))) {
@@ -240,18 +253,19 @@ int mp_lu_path_attached(struct mp_lu *lu, struct mp_path *path, const struct mp_
 		mp_info("disk %s: %s %s, %" PRIu64 " blocks of %" PRIu32 " bytes, id %s%s%s", lu->name,
 			info->vendor, info->product, info->num_blocks, info->block_size, info->designator,
 			info->serial[0] ? ", serial " : "", info->serial);
-	} else if (strcmp(lu->info.designator, info->designator) != 0) {
-		snprintf(err, errlen, "disk %s: path %s leads to LU %s, but the disk is LU %s: path refused",
-			 lu->name, path->name, info->designator, lu->info.designator);
-		return -1;
-	} else if (lu->info.block_size != info->block_size) {
+	} else if (!info->capacity_unknown && lu->info.block_size != info->block_size) {
+		/* (A port whose ALUA state refused READ CAPACITY joins with the disk's size.) */
 		snprintf(err, errlen, "disk %s: path %s reports block size %" PRIu32 ", the disk has %" PRIu32
 			 ": path refused", lu->name, path->name, info->block_size, lu->info.block_size);
 		return -1;
 	}
 	path->state = MP_PATH_UP;
 	path->last_state_change_ms = mp_clock_now(&lu->clock);
-	mp_info("disk %s: path %s up (prio %" PRId32 "%s)", lu->name, path->name, path->prio,
+	mp_alua_path_attached(lu, path, info);
+	char tpg[48] = "";
+	if (path->has_tpg)
+		snprintf(tpg, sizeof(tpg), ", target port group %" PRIu16, path->tpg);
+	mp_info("disk %s: path %s up (prio %" PRId32 "%s%s)", lu->name, path->name, path->prio, tpg,
 		path->marginal ? ", marginal: kept out for now" : "");
 	if (!lu->ready_called) {
 		lu->ready_called = true;
@@ -392,6 +406,25 @@ int mp_lu_path_reinstate(struct mp_lu *lu, struct mp_path *path)
 		mp_lu_resume_waiting(lu);
 	}
 	return 0;
+}
+
+void mp_lu_regroup(struct mp_lu *lu, const char *why)
+{
+	int32_t best;
+	if (!best_prio(lu, false, &best) && !best_prio(lu, true, &best))
+		return;
+	if (!lu->have_active || group_usable(lu, lu->active_prio, true) == 0) {
+		set_active(lu, best, why);
+		return;
+	}
+	if (best == lu->active_prio)
+		return;
+	if (lu->opts.failback == MP_FAILBACK_MANUAL && best > lu->active_prio) {
+		mp_info("disk %s: path group %" PRId32 " is better now (%s); failback is manual", lu->name, best, why);
+		return;
+	}
+	lu->clock.ops->timer_cancel(lu->failback_timer);
+	set_active(lu, best, why);
 }
 
 int mp_lu_switch_group(struct mp_lu *lu, int32_t prio)

@@ -43,7 +43,14 @@ struct mp_path {
 	char name[304];              /* "IFACE->HOST:PORT" or "HOST:PORT", for logs and tools */
 	char iface[16];              /* NIC it is bound to, "" if none */
 	uint32_t id;                 /* small number, unique in the daemon, for tools ("fail path ID") */
-	int32_t prio;                /* higher is better; paths of equal prio form a path group */
+	int32_t prio;                /* higher is better; paths of equal prio form a path group
+	                              * (with ALUA: from the state of the path's target port group) */
+	bool has_tpg;                /* VPD 0x83 named the target port group (ALUA) */
+	uint16_t tpg;
+	bool has_rel_port;
+	uint16_t rel_port;           /* relative target port identifier */
+	bool alua_port_offline;      /* the target said 04/12: this port is offline until an RTPG through it works */
+	bool alua_warned;            /* its group was missing from an RTPG answer (logged once) */
 	bool admin_failed;           /* failed by an operator: no I/O until reinstated */
 	bool marginal;               /* flapping or far slower than its peers: kept out until marginal_until_ms */
 	uint64_t marginal_until_ms;

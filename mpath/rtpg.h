@@ -74,9 +74,12 @@ int mp_stpg_param_build(uint8_t *buf, size_t size, uint16_t tpg, uint8_t state);
  * Accepts both the length-only header (4 bytes) and the extended one (8 bytes),
  * telling them apart by the FORMAT TYPE bits, whatever was asked for. Only
  * whole descriptors are kept; a descriptor cut off by len ends the list and
- * sets truncated. Returns 0, or -1 with errno EBADMSG when the answer is not
- * an RTPG answer (shorter than a header, an unknown format type, a descriptor
- * list that overruns the stated length).
+ * sets truncated (act on the groups only after asking again). Returns 0, or
+ * -1 with errno EBADMSG when the answer is not an RTPG answer (shorter than
+ * the 4-byte length field, an unknown format type, a descriptor list that
+ * overruns the stated length, except for LIO's extended answer whose last
+ * descriptor is one port short: that one is kept, n_ports < port_count).
+ * rtpg.c lists every edge case.
  */
 int mp_rtpg_parse(const uint8_t *buf, size_t len, struct mp_rtpg *out);
 

@@ -278,7 +278,43 @@ TIME_SETTER(login_timeout, 500, 3600000, false, false)
 TIME_SETTER(reconnect_max, 100, 600000, false, false)
 TIME_SETTER(marginal_window, 1000, 3600000, false, true)
 TIME_SETTER(marginal_hold, 1000, 3600000, false, true)
+TIME_SETTER(alua_refresh, 1000, 3600000, true, true)
 #undef TIME_SETTER
+
+/* yes/no keys: "yes", "no" (also true/false, on/off, 1/0). */
+static int cfg_set_bool(const char *key, const char *v, bool *out, char *why, size_t n)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
+	char sh[CFG_SHOW_BUF];
+	for (size_t i = 0; i < MP_ARRAY_SIZE(yes); i++) {
+		if (strcmp(v, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcmp(v, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return cfg_fail(why, n, "%s: '%s' is not 'yes' or 'no'", key, cfg_show(v, sh));
+}
+
+static int set_alua(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const char *key, const char *v,
+		    char *why, size_t n)
+{
+	char sh[CFG_SHOW_BUF];
+	if (strcmp(v, "auto") == 0 || strcmp(v, "off") == 0) {
+		d->alua_off = strcmp(v, "off") == 0;
+		return 0;
+	}
+	return cfg_fail(why, n, "%s: '%s' is not 'auto' or 'off'", key, cfg_show(v, sh));
+}
+
+static int set_alua_explicit(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const char *key,
+			     const char *v, char *why, size_t n)
+{
+	return cfg_set_bool(key, v, &d->alua_explicit, why, n);
+}
 
 static int set_marginal_flaps(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d,
 			      const char *key, const char *v, char *why, size_t n)
@@ -399,6 +435,9 @@ static const struct key_def keys[] = {
 	{ .key = "marginal_window", .sec = SEC_DISK,  .set = set_marginal_window },
 	{ .key = "marginal_hold",  .sec = SEC_DISK,   .set = set_marginal_hold },
 	{ .key = "marginal_latency_factor", .sec = SEC_DISK, .set = set_marginal_latency_factor },
+	{ .key = "alua",           .sec = SEC_DISK,   .set = set_alua },
+	{ .key = "alua_explicit",  .sec = SEC_DISK,   .set = set_alua_explicit },
+	{ .key = "alua_refresh",   .sec = SEC_DISK,   .set = set_alua_refresh },
 };
 _Static_assert(MP_ARRAY_SIZE(keys) <= MP_ARRAY_SIZE(((struct parser *)NULL)->key_line),
 	       "parser.key_line must have a slot per key");
@@ -498,6 +537,8 @@ static struct mp_conf_disk *new_disk(struct mp_conf *c, const char *name, int li
 	d->marginal_window_ms = 60000;
 	d->marginal_hold_ms = 30000;
 	d->marginal_latency_factor = 20;
+	d->alua_explicit = true;
+	d->alua_refresh_ms = 5000;
 	d->line = line;
 	return d;
 }

@@ -63,6 +63,10 @@ struct mp_conf_disk {
 	uint32_t marginal_hold_ms;          /* how long a marginal path is kept out; default 30000 */
 	uint32_t marginal_latency_factor;   /* latency above N x the group's best = marginal;
 					       0 = off; default 20 */
+	/* ALUA (used when the target reports it). */
+	bool alua_off;                      /* alua = off: ignore the target's ALUA; default auto */
+	bool alua_explicit;                 /* activate a standby group with STPG; default yes */
+	uint32_t alua_refresh_ms;           /* periodic RTPG, whole seconds; 0 = none; default 5000 */
 	int line;                           /* line of the [disk] header, 0 for URLs */
 };
 

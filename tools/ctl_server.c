@@ -13,6 +13,7 @@
 #include "common/unix_listen.h"
 #include "common/util.h"
 #include "mpath/lu.h"
+#include "mpath/rtpg.h"
 #include "tools/ctl_proto.h"
 
 #define ACCEPT_BACKOFF_S 1.0
@@ -49,7 +50,7 @@ typedef int ctl_handler_fn(struct mp_ctl *ctl, const struct mp_ctl_request *req,
 
 static bool path_usable(const struct mp_path *p)
 {
-	return p->state == MP_PATH_UP && !p->admin_failed && !p->marginal;
+	return mp_lu_path_usable(p);
 }
 
 static json_object *str_or_null(const char *s)
@@ -71,6 +72,39 @@ static json_object *path_json(const struct mp_path *p)
 	json_object_object_add(o, "admin_failed", json_object_new_boolean(p->admin_failed));
 	json_object_object_add(o, "marginal", json_object_new_boolean(p->marginal));
 	json_object_object_add(o, "inflight", json_object_new_int64(p->inflight));
+	/* ALUA: the path's target port group and its state (null when unknown or not used). */
+	int st = p->lu ? mp_lu_path_alua_state(p->lu, p) : -1;
+	json_object_object_add(o, "alua_group", p->has_tpg ? json_object_new_int(p->tpg) : NULL);
+	json_object_object_add(o, "alua_state", st >= 0 ? json_object_new_string(mp_alua_state_name((uint8_t)st)) : NULL);
+	json_object_object_add(o, "rel_port", p->has_rel_port ? json_object_new_int(p->rel_port) : NULL);
+	return o;
+}
+
+/* The disk's ALUA groups as the target last reported them; null when the disk does not use ALUA. */
+static json_object *alua_json(const struct mp_lu *lu)
+{
+	if (!lu || !mp_lu_alua_enabled(lu))
+		return NULL;
+	struct mp_alua_view v[MP_RTPG_MAX_GROUPS];
+	size_t n = mp_lu_alua_groups(lu, v, MP_ARRAY_SIZE(v));
+	json_object *o = json_object_new_object(), *groups = json_object_new_array();
+	if (!o || !groups) {
+		json_object_put(o);
+		json_object_put(groups);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *g = json_object_new_object(), *paths = json_object_new_array();
+		json_object_object_add(g, "id", json_object_new_int(v[i].id));
+		json_object_object_add(g, "state", json_object_new_string(mp_alua_state_name(v[i].state)));
+		json_object_object_add(g, "pref", json_object_new_boolean(v[i].pref));
+		for (const struct mp_path *p = mp_lu_first_path(lu); p; p = p->lu_next)
+			if (p->has_tpg && p->tpg == v[i].id)
+				json_object_array_add(paths, json_object_new_int64(p->id));
+		json_object_object_add(g, "paths", paths);
+		json_object_array_add(groups, g);
+	}
+	json_object_object_add(o, "groups", groups);
 	return o;
 }
 
@@ -119,6 +153,7 @@ static json_object *disk_json(const struct mp_ctl *ctl, size_t i)
 	}
 	json_object_object_add(o, "paths_total", json_object_new_int64(n));
 	json_object_object_add(o, "paths_usable", json_object_new_int64(usable));
+	json_object_object_add(o, "alua", alua_json(lu));
 	return o;
 }
 

@@ -176,6 +176,16 @@ static void render_topology(json_object *data)
 			       gets(d, "designator", "?"), gets(d, "vendor", ""), gets(d, "product", ""), size,
 			       gets(d, "selector", "-"), geti(d, "queued", 0));
 		}
+		json_object *alua = get(d, "alua"), *ag = get(alua, "groups");
+		if (alua) {
+			printf("alua:");
+			for (size_t g = 0; g < arr_len(ag); g++) {
+				json_object *x = json_object_array_get_idx(ag, g);
+				printf("%s group %" PRId64 " %s%s", g ? "," : "", geti(x, "id", -1), gets(x, "state", "?"),
+				       getb(x, "pref") ? " (preferred)" : "");
+			}
+			printf("%s\n", arr_len(ag) ? "" : " no answer yet");
+		}
 		/* Column widths over every path of this disk. */
 		int wid = 1, wname = 1, wstate = 4;
 		for (size_t g = 0; g < arr_len(groups); g++) {
@@ -199,9 +209,14 @@ static void render_topology(json_object *data)
 				json_object *p = json_object_array_get_idx(paths, k);
 				char flags[32];
 				path_flags(p, flags, sizeof(flags));
-				printf("%s %s %*" PRId64 " %-*s %-*s inflight=%" PRId64 "%s%s\n", last_g ? " " : "|",
+				char alua_s[64] = "";
+				if (get(p, "alua_group"))
+					snprintf(alua_s, sizeof(alua_s), " tpg=%" PRId64 ":%s", geti(p, "alua_group", -1),
+						 gets(p, "alua_state", "unknown"));
+				printf("%s %s %*" PRId64 " %-*s %-*s inflight=%" PRId64 "%s%s%s\n", last_g ? " " : "|",
 				       k + 1 == np ? "`-" : "|-", wid, geti(p, "id", -1), wname, gets(p, "name", "?"),
-				       wstate, gets(p, "state", "?"), geti(p, "inflight", 0), flags[0] ? " " : "", flags);
+				       wstate, gets(p, "state", "?"), geti(p, "inflight", 0), alua_s, flags[0] ? " " : "",
+				       flags);
 			}
 		}
 	}

@@ -127,6 +127,8 @@ static void print_config(const struct mp_conf *c)
 		printf("marginal_flaps = %u\nmarginal_window = %ums\nmarginal_hold = %ums\n"
 		       "marginal_latency_factor = %u\n", k->marginal_flaps, k->marginal_window_ms,
 		       k->marginal_hold_ms, k->marginal_latency_factor);
+		printf("alua = %s\nalua_explicit = %s\nalua_refresh = %ums\n", k->alua_off ? "off" : "auto",
+		       k->alua_explicit ? "yes" : "no", k->alua_refresh_ms);
 	}
 }
 
@@ -303,6 +305,9 @@ static int disk_start(struct daemon *d, struct disk *k)
 	lo.marginal_window_s = c->marginal_window_ms / 1000;
 	lo.marginal_hold_s = c->marginal_hold_ms / 1000;
 	lo.marginal_latency_factor = c->marginal_latency_factor;
+	lo.alua_off = c->alua_off;
+	lo.alua_explicit = c->alua_explicit;
+	lo.alua_refresh_s = c->alua_refresh_ms / 1000;
 	k->lu = mp_lu_new(c->name, &d->clock, &lo);
 	if (!k->lu)
 		return -1;

@@ -169,3 +169,38 @@ put("linkmon", "two-messages", link(RTM_NEWLINK, 4, 0x1, attr(IFLA_IFNAME, b"eth
     + link(RTM_NEWLINK, 5, UP, attr(IFLA_IFNAME, b"0123456789abcde\0") + attr(IFLA_OPERSTATE, b"\x00"), seq=1))
 put("linkmon", "other-type", struct.pack("=IHHII", 20, 24, 0, 0, 0) + b"\0" * 4)
 put("linkmon", "bad-name", link(RTM_NEWLINK, 6, UP, attr(IFLA_IFNAME, b"0123456789abcdef")))
+
+# ---- rtpg: REPORT TARGET PORT GROUPS answers (LIO captures from tests/unit/rtpg_samples.h, edge cases) ----
+put("rtpg", "lio-ext-ano-pref", hexbytes(
+    "00 00 00 24 10 1e 00 00 01 cf 00 01 00 02 00 01 00 00 00 01 80 cf 00 02 00 02 00 01 00 00 00 02"
+    " 03 cf 00 03 00 02 00 01"))
+put("rtpg", "lio-len-ano-pref", hexbytes(
+    "00 00 00 24 01 cf 00 01 00 02 00 01 00 00 00 01 80 cf 00 02 00 02 00 01 00 00 00 02 03 cf 00 03"
+    " 00 02 00 01 00 00 00 03"))
+put("rtpg", "lio-ext-two-ports", hexbytes(
+    "00 00 00 1c 10 1e 00 00 00 cf 00 01 00 01 00 02 00 00 00 01 00 00 00 03 82 cf 00 02 00 01 00 01"))
+put("rtpg", "lio-len-transitioning", hexbytes(
+    "00 00 00 24 01 cf 00 01 00 02 00 01 00 00 00 01 80 cf 00 02 00 02 00 01 00 00 00 02 0f cf 00 03"
+    " 00 02 00 01 00 00 00 03"))
+put("rtpg", "lio-ext-alloc16-filler", hexbytes("00 00 00 18 10 07 00 00 00 00 00 00 00 00 00 00"))
+put("rtpg", "len-only-header", hexbytes("00 00 00 24"))
+put("rtpg", "ext-empty", hexbytes("00 00 00 04 10 05 00 00"))
+
+
+def rtpg_desc(tpg, state, ports, pref=False, sup=0xcf, status=0):
+    return (bytes([(0x80 if pref else 0) | state, sup]) + struct.pack(">H", tpg) + bytes([0, status, 0, len(ports)])
+            + b"".join(struct.pack(">HH", 0, p) for p in ports))
+
+
+def rtpg_answer(descs, ext=False, its=0):
+    body = (bytes([0x10, its, 0, 0]) if ext else b"") + b"".join(descs)
+    return struct.pack(">I", len(body)) + body
+
+
+put("rtpg", "ext-conforming", rtpg_answer([rtpg_desc(1, 0, [1, 3]), rtpg_desc(2, 2, [2], pref=True)], ext=True, its=60))
+put("rtpg", "many-groups", rtpg_answer([rtpg_desc(100 + i, i % 4, [i + 1]) for i in range(40)]))
+put("rtpg", "many-ports", rtpg_answer([rtpg_desc(7, 1, list(range(1, 21))), rtpg_desc(8, 0xe, [])]))
+overrun = bytearray(rtpg_answer([rtpg_desc(1, 0, [1])]))
+overrun[4 + 7] = 2  # two ports announced, one stated and sent
+put("rtpg", "port-count-overrun", bytes(overrun))
+put("rtpg", "lying-length", b"\x00\x00\x01\x00" + rtpg_answer([rtpg_desc(1, 1, [1]), rtpg_desc(2, 3, [2])])[4:])

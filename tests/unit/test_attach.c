@@ -570,3 +570,36 @@ Test(attach, cancel_inside_done_is_a_no_op)
 	cr_expect_eq(o.err, 0);
 	check_no_leaks();
 }
+
+Test(attach, alua_port_refusing_read_capacity_attaches_without_capacity)
+{
+	/* LIO answers READ CAPACITY on an unavailable or transitioning port with NOT READY 04/0C or
+	 * 04/0A; the identity is known, so the path may still join (its size comes from the disk). */
+	static const uint8_t ascqs[] = { 0x0a, 0x0b, 0x0c, 0x12 };
+	for (size_t i = 0; i < MP_ARRAY_SIZE(ascqs); i++) {
+		const struct canned rows[] = {
+			ROW(0x12, NO_PAGE, lio_inquiry), ROW(0x12, 0x00, lio_vpd00), ROW(0x12, 0x80, lio_vpd80),
+			ROW(0x12, 0x83, lio_vpd83), ROW(0x12, 0xb0, lio_vpdb0), ROW(0x12, 0xb2, lio_vpdb2),
+			CHECK(0x9e, NO_PAGE, 2, 0x04, ascqs[i], 0),
+		};
+		struct fake_path f;
+		struct outcome o;
+		run_attach(&f, rows, MP_ARRAY_SIZE(rows), NULL, &o);
+		cr_assert_eq(o.err, 0, "ascq %02x: %s", ascqs[i], o.msg);
+		cr_expect(o.info.capacity_unknown);
+		cr_expect_eq(o.info.block_size, 0);
+		cr_expect_str_eq(o.info.designator, "naa.6001405a1b2c3d4e5f60718293a4b5c6");
+		check_no_leaks();
+	}
+	/* Any other NOT READY still fails the attach. */
+	const struct canned rows[] = {
+		ROW(0x12, NO_PAGE, lio_inquiry), ROW(0x12, 0x00, lio_vpd00), ROW(0x12, 0x80, lio_vpd80),
+		ROW(0x12, 0x83, lio_vpd83), ROW(0x12, 0xb0, lio_vpdb0), ROW(0x12, 0xb2, lio_vpdb2),
+		CHECK(0x9e, NO_PAGE, 2, 0x04, 0x02, 0),
+	};
+	struct fake_path f;
+	struct outcome o;
+	run_attach(&f, rows, MP_ARRAY_SIZE(rows), NULL, &o);
+	cr_expect_eq(o.err, EIO);
+	check_no_leaks();
+}
