@@ -40,7 +40,7 @@ HELP_SRC := $(sort $(wildcard tests/helpers/*.c))
 HELP_BIN := $(HELP_SRC:tests/helpers/%.c=$(BUILD)/tests/%)
 MAN      := $(wildcard docs/*.[0-9])
 
-.PHONY: all deps check unit e2e demo bench bench-failover install clean help
+.PHONY: all deps check unit e2e demo bench bench-failover bench-alua install clean help
 all: $(BINS) $(HELP_BIN)
 
 $(BUILD)/obj/%.o: %.c
@@ -104,6 +104,11 @@ bench: deps
 bench-failover: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) tests/bench/failover.sh
+
+## bench-alua: time from an ALUA change on the LIO target to I/O on the new group, per case (root, ~4 min)
+bench-alua: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tests/bench/alua.sh
 
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man5 \

@@ -35,6 +35,10 @@
 #                               DISK default 0. With a trans delay set it returns at once while the
 #                               group transitions in the guest.
 #   lio_trans_delay GROUP MS [DISK]   the group's trans_delay_msecs
+#   lio_alua_get GROUP [DISK]   print the group's current access state (the number, as above;
+#                               15 while a delayed transition is under way)
+#   lio_alua_status GROUP [DISK]  print the group's access status as LIO reports it: "None",
+#                               "Altered by Explicit STPG" or "Altered by Implicit ALUA"
 #   lio_port_offline TPGT 0|1 [LUN]   alua_tg_pt_offline of LUN (default 0) on TPG TPGT
 #   lio_tpg_enable TPGT 0|1     enable/disable TPG TPGT (disabled: logins refused)
 #   lio_add_lun LUN [SIZE_MB]   new ramdisk disk<LUN> (serial ${LIO_SERIAL}l<LUN>, its own ALUA
@@ -111,6 +115,21 @@ PY
 _lio_do() { lio_cmd "$@" >&2 || die "guest command failed: $*"; }
 lio_alua_state() { _lio_do alua_state "${3:-0}" "$(_lio_group "$1")" "$2"; }
 lio_trans_delay() { _lio_do trans_delay "${3:-0}" "$(_lio_group "$1")" "$2"; }
+# (the guest's answer may carry a CR from its serial line: digits / printable text only)
+lio_alua_get() {
+    local out
+    out=$(lio_cmd "cat \"\$(_disk ${2:-0})/alua/$(_lio_group "$1")/alua_access_state\"") ||
+        die "guest: cannot read the state of ALUA group $1"
+    out=$(tr -dc '0-9' <<<"$out")
+    [[ -n $out ]] || die "guest: empty state for ALUA group $1"
+    printf '%s\n' "$out"
+}
+lio_alua_status() {
+    local out
+    out=$(lio_cmd "cat \"\$(_disk ${2:-0})/alua/$(_lio_group "$1")/alua_access_status\"") ||
+        die "guest: cannot read the access status of ALUA group $1"
+    printf '%s\n' "$(tr -d '\r' <<<"$out" | head -n 1)"
+}
 lio_port_offline() { _lio_do port_offline "$1" "${3:-0}" "$2"; }
 lio_tpg_enable() { _lio_do tpg_enable "$1" "$2"; }
 lio_show() { lio_cmd show; }
@@ -127,7 +146,9 @@ lio_tap_down() { ip -n "$TGT_NS" link set "tap$1" down; }
 lio_tap_up() { ip -n "$TGT_NS" link set "tap$1" up; }
 
 lio_cleanup() {
-    if [[ -n ${LIO_PID:-} ]]; then fixture_kill "$LIO_PID"; LIO_PID=; fi
+    # The guest holds nothing worth a clean shutdown (a ramdisk target), and qemu can sit on
+    # SIGTERM for seconds: KILL it (LIO_PID is qemu itself: ip netns exec execs it).
+    if [[ -n ${LIO_PID:-} ]]; then kill -KILL "$LIO_PID" 2>/dev/null; fixture_kill "$LIO_PID"; LIO_PID=; fi
     [[ -n ${INI_NS:-} ]] && ip netns del "$INI_NS" 2>/dev/null
     [[ -n ${TGT_NS:-} ]] && ip netns del "$TGT_NS" 2>/dev/null
     [[ -n ${LIO_CTL:-} ]] && rm -f "$LIO_CTL" "$LIO_CTL.lock"
