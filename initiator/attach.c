@@ -20,6 +20,7 @@ enum step {
 	ST_VPDB0,
 	ST_VPDB2,
 	ST_RC16,
+	ST_MODESENSE,
 	ST_END,
 };
 
@@ -42,6 +43,9 @@ static const struct step_desc steps[ST_END] = {
 	[ST_VPDB0] = { "VPD 0xB0", 0xb0, 255, true },
 	[ST_VPDB2] = { "VPD 0xB2", 0xb2, 255, true },
 	[ST_RC16] = { "READ CAPACITY(16)", -1, 32, false },
+	/* Only the header matters (WP, DPOFUA); the caching page keeps the answer short. Not
+	 * every target has it: any refusal means "not write protected, no FUA". */
+	[ST_MODESENSE] = { "MODE SENSE(10)", -1, 64, false },
 };
 
 /* The largest allocation length an INQUIRY CDB can carry. */
@@ -109,6 +113,8 @@ static int issue(struct mp_attach *a)
 		c->cdb_len = mp_cdb_inquiry(c->cdb, a->alloc);
 	else if (a->step == ST_RC16)
 		c->cdb_len = mp_cdb_read_capacity16(c->cdb, a->alloc);
+	else if (a->step == ST_MODESENSE)
+		c->cdb_len = mp_cdb_mode_sense10(c->cdb, 0x08, 0x00, a->alloc);
 	else
 		c->cdb_len = mp_cdb_inquiry_vpd(c->cdb, (uint8_t)s->page, a->alloc);
 	c->dir = MP_DIR_READ;
@@ -252,6 +258,15 @@ static void handle_data(struct mp_attach *a, size_t n)
 		a->info.lbprz = r.lbprz;
 		break;
 	}
+	case ST_MODESENSE: {
+		bool wp, dpofua;
+		if (mp_parse_mode_sense10(a->buf, n, &wp, &dpofua) == 0) {
+			a->info.write_protect = wp;
+			a->info.fua = dpofua;
+		}
+		rc = 0; /* a short answer only means: nothing known */
+		break;
+	}
 	case ST_END:
 		break;
 	}
@@ -281,6 +296,12 @@ static void handle_check_condition(struct mp_attach *a, const struct mp_scsi_res
 		}
 		finish(a, EIO, "%s: CHECK CONDITION %X/%02X/%02X (unit attention persists after %u retries)",
 		       name, s.key, s.asc, s.ascq, a->opts.ua_retries);
+		return;
+	}
+	if (a->step == ST_MODESENSE) {
+		/* Optional information: a target without the caching page, or a port whose ALUA
+		 * state refuses MODE SENSE, gives "no FUA, not write protected". */
+		advance(a);
 		return;
 	}
 	if (a->step == ST_RC16 && a->info.tpgs && s.key == 0x2 && s.asc == 0x04 &&

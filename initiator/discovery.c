@@ -356,7 +356,11 @@ static void login_cb(struct iscsi_context *ctx, int status, void *command_data M
 	if (d->st == D_FINISHED)
 		return;
 	if (status != SCSI_STATUS_GOOD) {
-		finish(d, EACCES, "login refused: %s", ctx_error(d));
+		enum mp_iscsi_auth_fail af = mp_iscsi_auth_failure(ctx_error(d));
+		if (af != MP_AUTH_FAIL_NONE)
+			finish(d, EKEYREJECTED, "%s (libiscsi: %s)", mp_iscsi_auth_fail_text(af), ctx_error(d));
+		else
+			finish(d, EACCES, "login refused: %s", ctx_error(d));
 		return;
 	}
 	d->st = D_SENDTARGETS;
@@ -434,6 +438,11 @@ struct mp_discovery *mp_discovery_start(struct ev_loop *loop, const struct mp_di
 	}
 	iscsi_set_log_fn(d->ctx, libiscsi_log);
 	iscsi_set_log_level(d->ctx, mp_log_get_level() >= MP_LOG_DEBUG ? 2 : 0);
+	if (o->chap && mp_iscsi_chap_apply(d->ctx, o->chap) != 0) {
+		release(d);
+		errno = EINVAL;
+		return NULL;
+	}
 	iscsi_set_session_type(d->ctx, ISCSI_SESSION_DISCOVERY);
 	iscsi_set_header_digest(d->ctx, ISCSI_HEADER_DIGEST_NONE);
 	iscsi_set_noautoreconnect(d->ctx, 1);

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "initiator/chap.h"
+
 #define MP_ISCSI_NAME_MAX   223   /* RFC 7143: an iSCSI name is at most 223 bytes */
 #define MP_PORTAL_HOST_MAX  253   /* a DNS name; an address is shorter */
 #define MP_ISCSI_PORT       3260
@@ -45,6 +47,8 @@ struct mp_discovery_opts {
 	const char *portal;          /* "HOST[:PORT]" or "[V6][:PORT]" (port 3260 if none); required */
 	const char *iface;           /* bind the connection to this NIC, or NULL */
 	unsigned timeout_ms;         /* bound on the whole exchange; 0 means MP_DISCOVERY_TIMEOUT_MS */
+	const struct mp_iscsi_chap *chap; /* CHAP for the discovery login, or NULL; needed only during
+					     mp_discovery_start (libiscsi copies it) */
 };
 #define MP_DISCOVERY_TIMEOUT_MS 10000
 
@@ -70,6 +74,9 @@ struct mp_discovery_result {
  *   EINVAL      the portal string is not HOST[:PORT][,TPGT] (a TPGT is ignored)
  *   ENOTCONN    the TCP connection could not be made or was lost
  *   EACCES      the target refused the login
+ *   EKEYREJECTED  CHAP failed: the target refused our credentials (or wants CHAP and
+ *               got none), or, with mutual CHAP, it did not prove itself; msg starts
+ *               "discovery PORTAL: CHAP authentication failed" or "... mutual CHAP ..."
  *   EPROTO      the discovery exchange failed (a bad or refused text response)
  *   ETIMEDOUT   nothing completed within timeout_ms
  *   ENOMEM
@@ -86,7 +93,8 @@ struct mp_discovery;
  * Name resolution of a DNS portal happens inside this call (libiscsi uses
  * getaddrinfo), so pass addresses where blocking matters. Returns the handle,
  * or NULL with errno EINVAL (missing initiator name or portal, over-long
- * strings) or ENOMEM; done is then never called.
+ * strings, CHAP names or secrets empty or longer than 255 bytes) or ENOMEM;
+ * done is then never called.
  */
 struct mp_discovery *mp_discovery_start(struct ev_loop *loop, const struct mp_discovery_opts *opts,
 					mp_discovery_done_fn *done, void *arg);

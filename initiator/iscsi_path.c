@@ -21,6 +21,11 @@
 #define WATCHDOG_S 0.1
 /* Re-check of a path refused because it led to another LU. */
 #define REFUSED_RETRY_S 5.0
+/* While a path waits out MP_ISCSI_AUTH_RETRY_S after a failed CHAP login, a reinstate (the
+ * operator's, or the core's when the disk has no usable path left) logs in early only if
+ * the last attempt is at least this old: paths of one disk that all fail authentication
+ * would otherwise reinstate each other in a loop. */
+#define AUTH_REINSTATE_MIN_S 5.0
 
 /* Where the session is; the core's view is path.state. */
 enum sess_state {
@@ -75,6 +80,9 @@ struct mp_iscsi_path {
 	bool link_down;          /* our NIC is down: no point reconnecting until it is up */
 	bool in_submit;          /* inside iscsi_scsi_command_async: callbacks must not complete */
 	char egress[16];         /* NIC the session's socket uses (the bound one, or found at login) */
+	bool auth_hold;          /* the last login failed CHAP authentication: next one after
+				    MP_ISCSI_AUTH_RETRY_S (see AUTH_REINSTATE_MIN_S) */
+	ev_tstamp auth_failed_at;
 };
 
 static const struct mp_path_ops iscsi_path_ops;
@@ -412,7 +420,8 @@ static void destroy_context(struct mp_iscsi_path *p)
 		p->ctx = NULL;
 		/* libiscsi closes the socket first (abortively, see set_abortive_close), then
 		 * completes queued commands CANCELLED; our callback completes them. */
-		set_abortive_close(ctx);
+		if (!p->o.plain_close)
+			set_abortive_close(ctx);
 		iscsi_destroy_context(ctx);
 	}
 	/* Anything libiscsi did not call back for is completed CANCELLED now: exactly once either way. */
@@ -432,14 +441,15 @@ static void retry_cb(struct ev_loop *loop MP_UNUSED, ev_timer *w, int revents MP
 		 * reason changes (no log line per attempt during a long outage). */
 		if (p->st == SESS_FULL)
 			mp_warn("path %s: session lost: %s; reconnecting", p->path.name, p->teardown_reason);
-		else if (strcmp(p->last_reason, p->teardown_reason) != 0)
+		else if (!p->auth_hold && strcmp(p->last_reason, p->teardown_reason) != 0)
 			mp_info("path %s: reconnect failed: %s; retrying every <= %u ms", p->path.name,
 				p->teardown_reason, MP_MAX(p->o.reconnect_max_ms, RECONNECT_MIN_MS));
 		snprintf(p->last_reason, sizeof(p->last_reason), "%s", p->teardown_reason);
 		destroy_context(p);
 		/* A path that led to another LU is checked again, but slowly: the target may be
 		 * reconfigured back. It stays failed until an attach shows the disk's own LU. */
-		double delay = p->st == SESS_REFUSED ? REFUSED_RETRY_S : p->backoff_ms / 1000.0;
+		double delay = p->st == SESS_REFUSED ? REFUSED_RETRY_S
+			       : p->auth_hold ? MP_ISCSI_AUTH_RETRY_S : p->backoff_ms / 1000.0;
 		set_st(p, SESS_IDLE);
 		ev_timer_set(&p->retry, delay, 0.);
 		ev_timer_start(p->loop, &p->retry);
@@ -488,14 +498,37 @@ static void attach_done(void *arg, int err, const struct mp_lu_info *info, const
 	p->last_reason[0] = '\0';
 }
 
+/*
+ * No login for MP_ISCSI_AUTH_RETRY_S: credentials that failed once fail again, and quick
+ * retries could get the account locked out on the target. One error line per attempt.
+ */
+static void auth_failed(struct mp_iscsi_path *p, const char *what, const char *hint, const char *detail)
+{
+	mp_err("disk %s: target %s, portal %s%s%s: %s (%s): %s; next login in %.0f s",
+	       p->path.lu ? mp_lu_name(p->path.lu) : "?", p->target, p->portal, p->iface[0] ? " via " : "",
+	       p->iface, what, hint, detail, MP_ISCSI_AUTH_RETRY_S);
+	p->auth_hold = true;
+	p->auth_failed_at = ev_now(p->loop);
+	schedule_teardown(p, what);
+}
+
 static void login_cb(struct iscsi_context *ctx, int status, void *command_data MP_UNUSED, void *private_data)
 {
 	struct mp_iscsi_path *p = private_data;
 	if (status != SCSI_STATUS_GOOD) {
-		mp_err("path %s: login to %s failed: %s", p->path.name, p->target, iscsi_get_error(ctx));
+		enum mp_iscsi_auth_fail af = mp_iscsi_auth_failure(iscsi_get_error(ctx));
+		if (af == MP_AUTH_FAIL_REFUSED)
+			auth_failed(p, mp_iscsi_auth_fail_text(af), p->o.chap ? "check chap_user/secret"
+				    : "the target wants CHAP: set auth, chap_user and its secret", iscsi_get_error(ctx));
+		else if (af == MP_AUTH_FAIL_MUTUAL)
+			auth_failed(p, mp_iscsi_auth_fail_text(af), "check chap_mutual_user/secret",
+				    iscsi_get_error(ctx));
+		else
+			mp_err("path %s: login to %s failed: %s", p->path.name, p->target, iscsi_get_error(ctx));
 		schedule_teardown(p, "login failed");
 		return;
 	}
+	p->auth_hold = false;
 	mp_info("path %s: logged in to %s", p->path.name, p->target);
 	set_st(p, SESS_ATTACH);
 	p->path.state = MP_PATH_ATTACHING;
@@ -530,6 +563,16 @@ static void start_connect(struct mp_iscsi_path *p)
 	iscsi_set_log_fn(ctx, libiscsi_log);
 	iscsi_set_log_level(ctx, mp_log_get_level() >= MP_LOG_DEBUG ? 2 : 0);
 	iscsi_set_targetname(ctx, p->target);
+	if (p->o.chap) {
+		/* Fetched for every login, so that a changed secret is used at the next one. */
+		struct mp_iscsi_chap c = { 0 };
+		char why[256] = "";
+		if (p->o.chap(p->o.chap_arg, &c, why, sizeof(why)) != 0 || mp_iscsi_chap_apply(ctx, &c) != 0) {
+			auth_failed(p, "no CHAP credentials", "check the secrets file",
+				    why[0] ? why : "a CHAP name or secret is empty or longer than 255 bytes");
+			return;
+		}
+	}
 	iscsi_set_session_type(ctx, ISCSI_SESSION_NORMAL);
 	iscsi_set_header_digest(ctx, ISCSI_HEADER_DIGEST_NONE_CRC32C);
 	iscsi_set_noautoreconnect(ctx, 1);
@@ -540,7 +583,7 @@ static void start_connect(struct mp_iscsi_path *p)
 	set_st(p, SESS_CONNECTING);
 	if (iscsi_connect_async(ctx, p->portal, connect_cb, p) != 0)
 		schedule_teardown(p, iscsi_get_error(ctx));
-	else
+	else if (!p->o.plain_close)
 		set_abortive_close(ctx); /* also covers closes libiscsi makes on its own */
 }
 
@@ -550,10 +593,16 @@ static void path_fail(struct mp_path *path, const char *reason)
 }
 
 /* Reconnect now if the path is waiting to (after a failure or a refusal). */
+/* After a failed CHAP login, an early login again only when the last try is AUTH_REINSTATE_MIN_S old. */
+static bool auth_too_soon(const struct mp_iscsi_path *p)
+{
+	return p->auth_hold && ev_now(p->loop) - p->auth_failed_at < AUTH_REINSTATE_MIN_S;
+}
+
 static void path_reinstate(struct mp_path *path)
 {
 	struct mp_iscsi_path *p = from_path(path);
-	if (p->st != SESS_IDLE || p->teardown_pending)
+	if (p->st != SESS_IDLE || p->teardown_pending || auth_too_soon(p))
 		return;
 	p->backoff_ms = RECONNECT_MIN_MS;
 	ev_timer_stop(p->loop, &p->retry);
@@ -592,7 +641,7 @@ void mp_iscsi_path_link_event(struct mp_iscsi_path *p, bool up)
 	bool was_down = p->link_down;
 	p->link_down = false;
 	/* Waiting to reconnect: do it now, from the start of the backoff. */
-	if (was_down && p->st == SESS_IDLE && !p->teardown_pending) {
+	if (was_down && p->st == SESS_IDLE && !p->teardown_pending && !auth_too_soon(p)) {
 		p->backoff_ms = RECONNECT_MIN_MS;
 		ev_timer_stop(p->loop, &p->retry);
 		ev_timer_set(&p->retry, 0., 0.);
@@ -651,4 +700,36 @@ void mp_iscsi_path_free(struct mp_iscsi_path *p)
 	if (p->path.lu)
 		mp_lu_remove_path(p->path.lu, &p->path);
 	free(p);
+}
+
+void mp_iscsi_path_session(const struct mp_iscsi_path *p, struct mp_iscsi_session_view *v)
+{
+	static const char *const names[] = {
+		[SESS_IDLE] = "idle", [SESS_CONNECTING] = "connecting", [SESS_LOGIN] = "login",
+		[SESS_ATTACH] = "attach", [SESS_FULL] = "logged-in", [SESS_REFUSED] = "refused",
+	};
+	memset(v, 0, sizeof(*v));
+	v->initiator = p->initiator;
+	v->target = p->target;
+	v->portal = p->portal;
+	v->iface = p->iface;
+	v->egress = p->egress;
+	v->lun = p->lun;
+	/* The ISID as libiscsi's iscsi_set_isid_random() lays it out: type 0x80, 24-bit number, qualifier. */
+	v->isid[0] = 0x80;
+	v->isid[1] = (uint8_t)(p->isid_rnd >> 16);
+	v->isid[2] = (uint8_t)(p->isid_rnd >> 8);
+	v->isid[3] = (uint8_t)p->isid_rnd;
+	v->isid[4] = (uint8_t)(p->isid_qual >> 8);
+	v->isid[5] = (uint8_t)p->isid_qual;
+	v->state = p->st < MP_ARRAY_SIZE(names) ? names[p->st] : "?";
+	v->logged_in = p->st == SESS_FULL || p->st == SESS_ATTACH;
+	v->state_age_s = ev_now(p->loop) - p->state_since;
+	v->last_error = p->last_reason;
+	v->noop_interval_ms = p->o.noop_interval_ms;
+	v->noop_timeout_ms = p->o.noop_timeout_ms;
+	v->command_timeout_ms = p->o.command_timeout_ms;
+	v->login_timeout_ms = p->o.login_timeout_ms;
+	v->reconnect_max_ms = p->o.reconnect_max_ms;
+	v->header_digest = "CRC32C,None";
 }

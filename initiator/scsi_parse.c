@@ -397,13 +397,22 @@ int mp_parse_read_cap16(const uint8_t *buf, size_t len, struct mp_read_cap16 *ou
 
 int mp_parse_mode_sense10_wp(const uint8_t *buf, size_t len, bool *wp)
 {
-	if (!wp)
+	bool dpofua;
+	return mp_parse_mode_sense10(buf, len, wp, &dpofua);
+}
+
+int mp_parse_mode_sense10(const uint8_t *buf, size_t len, bool *wp, bool *dpofua)
+{
+	if (!wp || !dpofua)
 		return fail(EINVAL);
-	*wp = false;
+	*wp = *dpofua = false;
 	if (!buf)
 		return fail(EINVAL);
 	if (len < 8)
 		return fail(EPROTO);
+	/* Mode parameter header(10), byte 3: DEVICE-SPECIFIC PARAMETER of a direct-access device:
+	 * bit 7 WP, bit 4 DPOFUA (the device takes DPO and FUA). */
 	*wp = buf[3] & 0x80;
+	*dpofua = buf[3] & 0x10;
 	return 0;
 }

@@ -147,5 +147,7 @@ int mp_parse_read_cap16(const uint8_t *buf, size_t len, struct mp_read_cap16 *ou
 
 /* MODE SENSE(10) header: WP bit (bit 7 of DEVICE-SPECIFIC PARAMETER). Needs 8 bytes. */
 int mp_parse_mode_sense10_wp(const uint8_t *buf, size_t len, bool *wp);
+/* The same, also reading DPOFUA (the LU honours the FUA bit of WRITE). 0, or -1 with errno. */
+int mp_parse_mode_sense10(const uint8_t *buf, size_t len, bool *wp, bool *dpofua);
 
 #endif

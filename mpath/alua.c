@@ -206,13 +206,13 @@ static void apply_rtpg(struct mp_lu *lu, const struct mp_rtpg *r, struct mp_path
 	/* The port the answer came through is not offline. */
 	if (via && via->alua_port_offline) {
 		via->alua_port_offline = false;
-		mp_info("disk %s: path %s: target port back online", lu->name, via->name);
+		mp_info("disk %s: path %" PRIu32 " %s: target port back online", lu->name, via->id, via->name);
 	}
 	for (const struct mp_path *p = lu->paths; p; p = p->lu_next)
 		if (p->has_tpg && p->state == MP_PATH_UP && !grp_find(a, p->tpg) && !p->alua_warned) {
 			((struct mp_path *)p)->alua_warned = true;
-			mp_warn("disk %s: path %s is in target port group %" PRIu16 ", which RTPG does not list",
-				lu->name, p->name, p->tpg);
+			mp_warn("disk %s: path %" PRIu32 " %s is in target port group %" PRIu16 ", which RTPG does not list",
+				lu->name, p->id, p->name, p->tpg);
 		}
 	a->have_table = true;
 	apply_prios(lu);
@@ -260,8 +260,8 @@ static void rtpg_done(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *res)
 			apply_rtpg(lu, &r, via);
 		} else {
 			a->failures++;
-			mp_warn("disk %s: path %s: unusable REPORT TARGET PORT GROUPS answer (%zu bytes)", lu->name,
-				via ? via->name : "?", got);
+			mp_warn("disk %s: path %" PRIu32 " %s: unusable REPORT TARGET PORT GROUPS answer (%zu bytes)",
+				lu->name, via ? via->id : 0, via ? via->name : "?", got);
 		}
 	} else {
 		a->failures++;
@@ -278,7 +278,7 @@ static void rtpg_done(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *res)
 			return;
 		} else if (sn.key == SK_NOT_READY && sn.asc == 0x04 && sn.ascq == 0x12 && via) {
 			if (!via->alua_port_offline)
-				mp_warn("disk %s: path %s: target port offline", lu->name, via->name);
+				mp_warn("disk %s: path %" PRIu32 " %s: target port offline", lu->name, via->id, via->name);
 			bool was_usable = mp_lu_any_usable(lu);
 			via->alua_port_offline = true;
 			reevaluate(lu, was_usable, "target port offline");
@@ -491,7 +491,7 @@ enum mp_alua_act mp_alua_on_check(struct mp_lu *lu, struct mp_path *p, const str
 	bool was_usable = mp_lu_any_usable(lu);
 	if (st == MP_ALUA_OFFLINE) {
 		if (!p->alua_port_offline)
-			mp_warn("disk %s: path %s: target port offline", lu->name, p->name);
+			mp_warn("disk %s: path %" PRIu32 " %s: target port offline", lu->name, p->id, p->name);
 		p->alua_port_offline = true;
 	} else {
 		struct mp_alua_grp *g = p->has_tpg ? grp_find(a, p->tpg) : NULL;

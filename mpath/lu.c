@@ -129,6 +129,7 @@ void mp_lu_resume_waiting(struct mp_lu *lu)
 }
 
 uint32_t mp_lu_queued(const struct mp_lu *lu) { return lu->n_waiting; }
+uint32_t mp_lu_requests(const struct mp_lu *lu) { return lu->n_reqs; }
 
 /* Complete a sub from a timer, never from inside mp_lu_submit or a path's submit. */
 static void finish_later(struct mp_sub *s, int err)
@@ -248,16 +249,44 @@ static void log_request_error(struct mp_lu *lu, const struct mp_blk_req *req)
 	lu->errlog_suppressed = 0;
 }
 
+/* A FUA request the LU does not make durable by itself: WRITE SAME has no FUA bit, and a WRITE's
+ * FUA bit is sent only to an LU that reports DPOFUA. */
+static bool fua_needs_sync(const struct mp_lu *lu, const struct mp_blk_req *req)
+{
+	if (!(req->flags & MP_BLK_FUA))
+		return false;
+	return req->op == MP_BLK_WRITE_ZEROES || (req->op == MP_BLK_WRITE && !lu->info.fua);
+}
+
 static void finish_sub(struct mp_sub *s, int err)
 {
 	struct mp_blk_req *req = s->req;
+	struct mp_lu *lu = s->lu;
 	if (err && !req->err)
 		req->err = err;
+	if (req->pending == 1 && !req->err) {
+		struct mp_sub *first = req->core;
+		if (first && !first->fua_sync && fua_needs_sync(lu, req)) {
+			/* Every part is written: make the range durable before the client hears GOOD. */
+			uint64_t lba = req->offset / lu->info.block_size, blocks = req->len / lu->info.block_size;
+			struct mp_scsi_cmd *c = &first->cmd;
+			c->cdb_len = blocks > UINT32_MAX ? mp_cdb_sync_cache16(c->cdb, 0, 0, 0)
+							 : mp_cdb_sync_cache16(c->cdb, lba, (uint32_t)blocks, 0);
+			c->dir = MP_DIR_NONE;
+			c->buf = NULL;
+			c->len = 0;
+			first->fua_sync = true;
+			first->retries = first->xport_retries = first->alua_retries = 0;
+			dispatch(first);
+			return;
+		}
+	}
 	if (--req->pending == 0) {
 		if (req->err)
-			log_request_error(s->lu, req);
-		free(req->core);
+			log_request_error(lu, req);
+		free(req->core); /* s too: it is one of them */
 		req->core = NULL;
+		lu->n_reqs--;
 		req->done(req, req->err);
 	}
 }
@@ -372,7 +401,8 @@ static void build_sub(struct mp_lu *lu, struct mp_blk_req *req, struct mp_sub *s
 		c->len = blocks * lu->info.block_size;
 		break;
 	case MP_BLK_WRITE:
-		c->cdb_len = mp_cdb_write16(c->cdb, lba, blocks, (req->flags & MP_BLK_FUA) ? MP_CDB_FUA : 0);
+		c->cdb_len = mp_cdb_write16(c->cdb, lba, blocks,
+					    (req->flags & MP_BLK_FUA) && lu->info.fua ? MP_CDB_FUA : 0);
 		c->dir = MP_DIR_WRITE;
 		c->buf = req->buf + byte_off;
 		c->len = blocks * lu->info.block_size;
@@ -447,6 +477,7 @@ int mp_lu_submit(struct mp_lu *lu, struct mp_blk_req *req)
 	}
 	req->core = subs;
 	req->pending = (uint32_t)nsub;
+	lu->n_reqs++;
 	uint64_t lba = req->offset / (in->block_size ? in->block_size : 1);
 	uint64_t left = req->len / in->block_size;
 	for (uint64_t i = 0; i < nsub; i++) {

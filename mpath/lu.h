@@ -37,6 +37,8 @@ struct mp_lu_info {
 	bool lbpws;                  /* WRITE SAME(16) with UNMAP supported */
 	bool anc_sup;
 	bool write_protect;          /* MODE SENSE WP bit, if read */
+	bool fua;                    /* MODE SENSE DPOFUA: the LU honours WRITE's FUA bit; if not, the
+	                              * core follows a FUA write with SYNCHRONIZE CACHE of its range */
 	bool capacity_unknown;       /* READ CAPACITY refused in this port's ALUA state: the fields
 	                              * above from it are 0; the path may join a disk that knows them */
 };
@@ -146,6 +148,8 @@ int32_t mp_lu_active_prio(const struct mp_lu *lu);
 const char *mp_lu_selector_name(const struct mp_lu *lu);
 /* Requests queued because no path is usable. */
 uint32_t mp_lu_queued(const struct mp_lu *lu);
+/* Block requests accepted and not yet completed (for draining a disk before removal). */
+uint32_t mp_lu_requests(const struct mp_lu *lu);
 
 /* ALUA, for tools. */
 struct mp_alua_view {

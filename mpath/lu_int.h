@@ -21,6 +21,7 @@ struct mp_sub {
 	uint32_t xport_retries;   /* re-issues after transport failures */
 	uint32_t alua_retries;    /* re-issues after ALUA state sense (standby, unavailable, transitioning, offline) */
 	int final_err;            /* error to report when finished from a deferred list */
+	bool fua_sync;            /* (first sub of a request) now the SYNCHRONIZE CACHE that completes a FUA */
 	struct mp_sub *next;      /* wait, delay or finish list */
 	uint8_t param[MP_UNMAP_HDR_LEN + MP_UNMAP_DESC_LEN]; /* one UNMAP descriptor */
 };
@@ -87,6 +88,7 @@ struct mp_lu {
 	/* Requests. */
 	struct mp_sub_list waiting;   /* no path available */
 	uint32_t n_waiting;
+	uint32_t n_reqs;              /* block requests accepted and not yet done */
 	struct mp_sub_list delayed;   /* re-issue after MP_RETRY_DELAY_MS */
 	struct mp_sub_list finishing; /* finished synchronously: complete from a timer */
 	struct mp_timer *npr_timer;   /* no_path_retry expiry */

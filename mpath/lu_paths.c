@@ -265,7 +265,7 @@ int mp_lu_path_attached(struct mp_lu *lu, struct mp_path *path, const struct mp_
 	char tpg[48] = "";
 	if (path->has_tpg)
 		snprintf(tpg, sizeof(tpg), ", target port group %" PRIu16, path->tpg);
-	mp_info("disk %s: path %s up (prio %" PRId32 "%s%s)", lu->name, path->name, path->prio, tpg,
+	mp_info("disk %s: path %" PRIu32 " %s up (prio %" PRId32 "%s%s)", lu->name, path->id, path->name, path->prio, tpg,
 		path->marginal ? ", marginal: kept out for now" : "");
 	if (!lu->ready_called) {
 		lu->ready_called = true;
@@ -291,25 +291,27 @@ static void note_failure(struct mp_lu *lu, struct mp_path *p)
 	if (++p->recent_failures >= o->marginal_flaps && !p->marginal) {
 		p->marginal = true;
 		p->marginal_until_ms = now + (uint64_t)o->marginal_hold_s * 1000;
-		mp_warn("disk %s: path %s marginal: %" PRIu32 " failures within %" PRIu32 " s; kept out for %" PRIu32
-			" s", lu->name, p->name, p->recent_failures, o->marginal_window_s, o->marginal_hold_s);
+		mp_warn("disk %s: path %" PRIu32 " %s marginal: %" PRIu32 " failures within %" PRIu32 " s; kept out for %" PRIu32
+			" s", lu->name, p->id, p->name, p->recent_failures, o->marginal_window_s, o->marginal_hold_s);
 	}
 }
 
 void mp_lu_path_down(struct mp_lu *lu, struct mp_path *path, const char *reason)
 {
+	bool was_usable = mp_lu_any_usable(lu);
 	if (path->state == MP_PATH_UP) {
-		mp_warn("disk %s: path %s down: %s", lu->name, path->name, reason);
+		mp_warn("disk %s: path %" PRIu32 " %s down: %s", lu->name, path->id, path->name, reason);
 		note_failure(lu, path);
 	}
 	if (path->state != MP_PATH_FAILED)
 		path->state = MP_PATH_DOWN;
 	path->last_state_change_ms = mp_clock_now(&lu->clock);
-	if (!mp_lu_any_usable(lu)) {
+	if (was_usable && !mp_lu_any_usable(lu)) {
 		lu->down_since_ms = mp_clock_now(&lu->clock);
 		/* Nothing usable left (e.g. a second fault while the first one's paths are still
-		 * in reconnect backoff): every other path waiting to reconnect tries now. Happens
-		 * once per transition to all-down, so it cannot storm. */
+		 * in reconnect backoff): every other path waiting to reconnect tries now. Only on
+		 * the transition to all-down (a reconnect that fails again while everything is
+		 * down is not one), so failing reconnects cannot wake each other in a loop. */
 		for (struct mp_path *q = lu->paths; q; q = q->lu_next)
 			if (q != path && q->state == MP_PATH_DOWN && !q->admin_failed && q->ops->reinstate)
 				q->ops->reinstate(q);
@@ -329,7 +331,7 @@ static void house_fire(void *arg)
 			p->marginal = false;
 			p->recent_failures = 0;
 			p->lat_ewma_us = 0;
-			mp_info("disk %s: path %s no longer marginal", lu->name, p->name);
+			mp_info("disk %s: path %" PRIu32 " %s no longer marginal", lu->name, p->id, p->name);
 			if (usable(p, false)) {
 				consider_failback(lu, p);
 				mp_lu_resume_waiting(lu);
@@ -360,9 +362,9 @@ static void house_fire(void *arg)
 		p->lat_strikes = 0;
 		p->marginal = true;
 		p->marginal_until_ms = now + (uint64_t)o->marginal_hold_s * 1000;
-		mp_warn("disk %s: path %s marginal: latency %" PRIu64 " us vs %" PRIu64
+		mp_warn("disk %s: path %" PRIu32 " %s marginal: latency %" PRIu64 " us vs %" PRIu64
 			" us on its peers for %d s; kept out for %" PRIu32 " s",
-			lu->name, p->name, p->lat_ewma_us, best, LATENCY_STRIKES, o->marginal_hold_s);
+			lu->name, p->id, p->name, p->lat_ewma_us, best, LATENCY_STRIKES, o->marginal_hold_s);
 	}
 }
 
@@ -381,7 +383,7 @@ int mp_lu_path_admin_fail(struct mp_lu *lu, struct mp_path *path)
 		return -1;
 	}
 	if (!path->admin_failed)
-		mp_warn("disk %s: path %s failed by operator", lu->name, path->name);
+		mp_warn("disk %s: path %" PRIu32 " %s failed by operator", lu->name, path->id, path->name);
 	path->admin_failed = true;
 	if (!mp_lu_any_usable(lu))
 		lu->down_since_ms = mp_clock_now(&lu->clock);
@@ -395,7 +397,7 @@ int mp_lu_path_reinstate(struct mp_lu *lu, struct mp_path *path)
 		return -1;
 	}
 	if (path->admin_failed || path->marginal)
-		mp_info("disk %s: path %s reinstated by operator", lu->name, path->name);
+		mp_info("disk %s: path %" PRIu32 " %s reinstated by operator", lu->name, path->id, path->name);
 	path->admin_failed = false;
 	path->marginal = false;
 	path->recent_failures = 0;

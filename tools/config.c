@@ -11,7 +11,10 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "tools/config_chap.h"
+#include "tools/config_nbd.h"
 #include "tools/config_values.h"
+#include "tools/secrets.h"
 
 #define LINE_MAX_BYTES   4096          /* longer lines are refused, never truncated */
 #define FILE_MAX_BYTES   (1024 * 1024) /* a config file is small; a huge one is a mistake */
@@ -25,7 +28,6 @@
 #define FAILBACK_MAX     3600          /* deferred failback, seconds */
 #define PRIO_MAX         1000
 #define MARGINAL_MAX     1000          /* marginal_flaps, marginal_latency_factor */
-#define DEFAULT_LISTEN   "unix:/run/mpiscsi/nbd.sock"
 #define IQN_PREFIX       "iqn.2026-11.org.mpiscsi:"
 
 enum section { SEC_NONE, SEC_GLOBAL, SEC_NBD, SEC_DISK };
@@ -49,7 +51,7 @@ struct parser {
 	size_t errlen;
 	enum section sec;
 	struct mp_conf_disk *disk;  /* the open [disk] section; re-fetched after each new disk */
-	int key_line[32];           /* line where each single-valued key of this section was set */
+	int key_line[64];           /* line where each single-valued key of this section was set */
 };
 
 /* ---- key setters ---- */
@@ -76,26 +78,34 @@ static int set_log_level(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, co
 	return 0;
 }
 
-static int set_listen(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key,
-		      const char *v, char *why, size_t n)
+static int set_control(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key,
+		       const char *v, char *why, size_t n)
 {
 	char sh[CFG_SHOW_BUF];
-	size_t path_max = sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1;
-
-	if (strncmp(v, "tcp:", 4) == 0)
-		return cfg_fail(why, n, "%s: '%s': TCP exports need TLS, which is not implemented yet", key,
-				cfg_show(v, sh));
-	if (strncmp(v, "unix:", 5) != 0)
-		return cfg_fail(why, n, "%s: '%s' must be unix:/PATH", key, cfg_show(v, sh));
-	if (v[5] != '/')
-		return cfg_fail(why, n, "%s: '%s' needs an absolute path (unix:/PATH)", key,
-				cfg_show(v, sh));
-	/* The path must fit sockaddr_un, or bind() would fail (or silently truncate) much later. */
-	if (strlen(v + 5) > path_max)
-		return cfg_fail(why, n, "%s: socket path is too long (%zu bytes, max %zu)", key,
-				strlen(v + 5), path_max);
-	snprintf(c->nbd_listen, sizeof(c->nbd_listen), "%s", v);
+	if (v[0] != '/')
+		return cfg_fail(why, n, "%s: '%s' needs an absolute path", key, cfg_show(v, sh));
+	if (strlen(v) > sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1)
+		return cfg_fail(why, n, "%s: socket path is too long (%zu bytes, max %zu)", key, strlen(v),
+				sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
+	snprintf(c->control, sizeof(c->control), "%s", v);
 	return 0;
+}
+
+static int set_control_max_clients(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key,
+				   const char *v, char *why, size_t n)
+{
+	return cfg_set_number(key, v, 1, 1024, &c->control_max_clients, why, n);
+}
+
+static int set_syslog(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key, const char *v,
+		      char *why, size_t n)
+{
+	char sh[CFG_SHOW_BUF];
+	if (strcmp(v, "auto") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "no") == 0) {
+		c->syslog = v[0] == 'a' ? -1 : v[0] == 'y';
+		return 0;
+	}
+	return cfg_fail(why, n, "%s: '%s' is not 'auto', 'yes' or 'no'", key, cfg_show(v, sh));
 }
 
 static int set_target(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const char *key,
@@ -413,7 +423,16 @@ int32_t mp_conf_path_prio(const struct mp_conf_disk *d, const char *iface,
 static const struct key_def keys[] = {
 	{ .key = "initiator_name", .sec = SEC_GLOBAL, .set = set_initiator_name },
 	{ .key = "log_level",      .sec = SEC_GLOBAL, .set = set_log_level },
-	{ .key = "listen",         .sec = SEC_NBD,    .set = set_listen },
+	{ .key = "control",        .sec = SEC_GLOBAL, .set = set_control },
+	{ .key = "control_max_clients", .sec = SEC_GLOBAL, .set = set_control_max_clients },
+	{ .key = "syslog",         .sec = SEC_GLOBAL, .set = set_syslog },
+	{ .key = "listen",         .sec = SEC_NBD,    .set = cfg_set_listen, .repeatable = true },
+	{ .key = "tls",            .sec = SEC_NBD,    .set = cfg_set_tls },
+	{ .key = "tls_cert",       .sec = SEC_NBD,    .set = cfg_set_tls_cert },
+	{ .key = "tls_key",        .sec = SEC_NBD,    .set = cfg_set_tls_key },
+	{ .key = "tls_ca",         .sec = SEC_NBD,    .set = cfg_set_tls_ca },
+	{ .key = "tls_psk_file",   .sec = SEC_NBD,    .set = cfg_set_tls_psk_file },
+	{ .key = "insecure",       .sec = SEC_NBD,    .set = cfg_set_insecure },
 	{ .key = "target",         .sec = SEC_DISK,   .set = set_target },
 	{ .key = "lun",            .sec = SEC_DISK,   .set = set_lun },
 	{ .key = "portal",         .sec = SEC_DISK,   .set = set_portal, .repeatable = true },
@@ -438,6 +457,13 @@ static const struct key_def keys[] = {
 	{ .key = "alua",           .sec = SEC_DISK,   .set = set_alua },
 	{ .key = "alua_explicit",  .sec = SEC_DISK,   .set = set_alua_explicit },
 	{ .key = "alua_refresh",   .sec = SEC_DISK,   .set = set_alua_refresh },
+	{ .key = "secrets",        .sec = SEC_GLOBAL, .set = cfg_set_secrets },
+	{ .key = "auth",           .sec = SEC_DISK,   .set = cfg_set_auth },
+	{ .key = "chap_user",      .sec = SEC_DISK,   .set = cfg_set_chap_user },
+	{ .key = "chap_mutual_user", .sec = SEC_DISK, .set = cfg_set_chap_mutual_user },
+	{ .key = "discovery_auth", .sec = SEC_DISK,   .set = cfg_set_discovery_auth },
+	{ .key = "discovery_chap_user", .sec = SEC_DISK, .set = cfg_set_discovery_chap_user },
+	{ .key = "discovery_chap_mutual_user", .sec = SEC_DISK, .set = cfg_set_discovery_chap_mutual_user },
 };
 _Static_assert(MP_ARRAY_SIZE(keys) <= MP_ARRAY_SIZE(((struct parser *)NULL)->key_line),
 	       "parser.key_line must have a slot per key");
@@ -484,11 +510,16 @@ void mp_conf_init(struct mp_conf *c)
 	memset(c, 0, sizeof(*c));
 	default_initiator_name(c->initiator_name, sizeof(c->initiator_name));
 	c->log_level = MP_LOG_INFO;
-	snprintf(c->nbd_listen, sizeof(c->nbd_listen), "%s", DEFAULT_LISTEN);
+	cfg_nbd_init(c);
+	snprintf(c->control, sizeof(c->control), "%s", "/run/mpiscsi/control.sock");
+	c->syslog = -1;
+	c->control_max_clients = 16;
 }
 
 void mp_conf_free(struct mp_conf *c)
 {
+	mp_secrets_free(c->secrets);
+	c->secrets = NULL;
 	free(c->disks);
 	c->disks = NULL;
 	c->n_disks = 0;
@@ -568,6 +599,8 @@ static int check_disk(const struct mp_conf *c, size_t i, int export_line, int *l
 	if (d->n_portals == 0 && d->n_discovery == 0)
 		return cfg_fail(why, n, "[disk %s] has no portal or discovery (at least one is "
 				"required)", d->name);
+	if (cfg_check_disk_chap(d, why, n) < 0)
+		return -1;
 	for (size_t r = 0; r < d->n_prios; r++) {
 		const struct mp_conf_prio *pr = &d->prios[r];
 		bool named = false;
@@ -617,6 +650,13 @@ int mp_conf_validate(const struct mp_conf *c, char *err, size_t errlen)
 	for (size_t i = 0; i < c->n_disks; i++) {
 		if (check_disk(c, i, 0, &line, why, sizeof(why)) == 0)
 			continue;
+		if (line > 0)
+			snprintf(err, errlen, "%s:%d: %s", c->file, line, why);
+		else
+			snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	if (cfg_check_nbd(c, &line, why, sizeof(why)) < 0) {
 		if (line > 0)
 			snprintf(err, errlen, "%s:%d: %s", c->file, line, why);
 		else
@@ -789,6 +829,8 @@ static int parse_line(struct parser *ps, char *line)
 		return perr(ps, ps->line, "%s", why);
 	if (k->set == set_prio)  /* mp_conf_validate blames a rule that names nothing at its line */
 		ps->disk->prios[ps->disk->n_prios - 1].line = ps->line;
+	if (k->sec == SEC_NBD)   /* likewise for the [nbd] checks */
+		cfg_nbd_note_line(ps->c, k->key, ps->line);
 	*seen = ps->line;
 	return 0;
 }
@@ -918,6 +960,8 @@ int mp_conf_set(struct mp_conf *c, const char *section, const char *key, const c
 		snprintf(err, errlen, "%s: value is empty", key);
 		return -1;
 	}
+	if (k->set == cfg_set_listen)  /* a command-line listen replaces the file's listeners */
+		cfg_nbd_override_listen(c);
 	return k->set(c, NULL, key, value, err, errlen);
 }
 

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "mpath/lu.h"   /* enum mp_failback */
 
@@ -15,6 +16,54 @@
 #define MP_CONF_MAX_DISKS   1024  /* bounds the memory a hostile or broken config can take */
 #define MP_CONF_MAX_PRIOS   16
 #define MP_CONF_PRIO_DEFAULT 50   /* priority of a path that no prio rule names */
+#define MP_CONF_CHAP_NAME_MAX 256 /* CHAP user names: 1-255 visible ASCII bytes (tools/secrets.h) */
+
+/* auth, discovery_auth: how a login authenticates. The secrets are in the secrets file. */
+enum mp_conf_auth {
+	MP_CONF_AUTH_NONE = 0,  /* no CHAP (the target must not ask for it) */
+	MP_CONF_AUTH_CHAP,      /* one-way: we prove ourselves as chap_user */
+	MP_CONF_AUTH_MUTUAL,    /* and the target proves itself as chap_mutual_user */
+};
+
+struct mp_secrets;
+
+/* [nbd] tls: whether the NBD server offers TLS (mp_conf_listen_tls says what each listener does). */
+enum mp_conf_tls {
+	MP_CONF_TLS_AUTO = 0,   /* not set: on when tls_cert or tls_psk_file is set, else off */
+	MP_CONF_TLS_OFF,        /* no TLS; a TCP listener then needs insecure = yes (loopback only) */
+	MP_CONF_TLS_ON,         /* required on TCP listeners (optional with insecure = yes), optional
+				   on Unix sockets */
+	MP_CONF_TLS_REQUIRE,    /* required on every listener */
+};
+
+/* What one listener does about TLS. */
+enum mp_conf_listen_tls {
+	MP_CONF_LISTEN_PLAIN = 0,      /* no TLS offered */
+	MP_CONF_LISTEN_TLS_OPTIONAL,   /* offered; clients may go on without */
+	MP_CONF_LISTEN_TLS_REQUIRED,   /* nothing without TLS */
+};
+
+#define MP_CONF_MAX_LISTEN  8
+#define MP_CONF_LISTEN_LEN  128   /* unix:/PATH fits sockaddr_un; tcp:HOST:PORT is at most 127 */
+#define MP_CONF_PATH_MAX    4096
+
+/* The [nbd] section (tools/config_nbd.c). The *_line fields: where each key was set, 0 if not
+ * in a file (default or command line); errors found after parsing name that line. */
+struct mp_conf_nbd {
+	char listen[MP_CONF_MAX_LISTEN][MP_CONF_LISTEN_LEN]; /* unix:/PATH or tcp:HOST:PORT;
+						   default unix:/run/mpiscsi/nbd.sock */
+	int listen_line[MP_CONF_MAX_LISTEN];
+	size_t n_listen;                    /* 1..MP_CONF_MAX_LISTEN */
+	bool listen_replace;                /* the next listen replaces the list (the default, or
+					       after a command-line override began) */
+	enum mp_conf_tls tls;               /* default MP_CONF_TLS_AUTO */
+	char tls_cert[MP_CONF_PATH_MAX];    /* PEM certificate chain; "" = none */
+	char tls_key[MP_CONF_PATH_MAX];     /* its PEM private key (mode 0600) */
+	char tls_ca[MP_CONF_PATH_MAX];      /* PEM CAs: clients must show a certificate they signed */
+	char tls_psk_file[MP_CONF_PATH_MAX]; /* identity:hexkey lines (mode 0600) */
+	bool insecure;                      /* TCP without required TLS, loopback only; default no */
+	int tls_line, cert_line, key_line, ca_line, psk_line, insecure_line;
+};
 
 struct mp_conf_portal {
 	char host[256];       /* IPv4, [IPv6] without brackets, or a host name */
@@ -67,6 +116,13 @@ struct mp_conf_disk {
 	bool alua_off;                      /* alua = off: ignore the target's ALUA; default auto */
 	bool alua_explicit;                 /* activate a standby group with STPG; default yes */
 	uint32_t alua_refresh_ms;           /* periodic RTPG, whole seconds; 0 = none; default 5000 */
+	/* CHAP (tools/config_chap.c): user names only; the secrets are in the [global] secrets file. */
+	enum mp_conf_auth auth;             /* session logins; default none */
+	char chap_user[MP_CONF_CHAP_NAME_MAX];        /* our CHAP name (auth chap, mutual) */
+	char chap_mutual_user[MP_CONF_CHAP_NAME_MAX]; /* the target's CHAP name (auth mutual) */
+	enum mp_conf_auth discovery_auth;   /* SendTargets logins; default none */
+	char discovery_chap_user[MP_CONF_CHAP_NAME_MAX];
+	char discovery_chap_mutual_user[MP_CONF_CHAP_NAME_MAX];
 	int line;                           /* line of the [disk] header, 0 for URLs */
 };
 
@@ -74,7 +130,13 @@ struct mp_conf {
 	char file[4096];                    /* the file read, "" if none */
 	char initiator_name[MP_CONF_IQN_MAX]; /* default iqn.2026-11.org.mpiscsi:<hostname> */
 	int log_level;                      /* enum mp_log_level; default info */
-	char nbd_listen[4096];              /* "unix:/path" ; default unix:/run/mpiscsi/nbd.sock */
+	char control[108];                  /* control socket path; default /run/mpiscsi/control.sock */
+	uint32_t control_max_clients;       /* control socket clients at once; 1-1024, default 16 */
+	int syslog;                         /* log to syslog: 1 yes, 0 no, -1 auto (when not in the foreground) */
+	struct mp_conf_nbd nbd;             /* [nbd]: listeners and TLS */
+	char secrets_file[4096];            /* [global] secrets: the CHAP secrets file; "" = none */
+	struct mp_secrets *secrets;         /* its contents, loaded by mp_conf_load_secrets(); owned,
+					       zeroed and freed by mp_conf_free; NULL until then */
 	struct mp_conf_disk *disks;
 	size_t n_disks;
 };
@@ -110,6 +172,31 @@ int mp_conf_set(struct mp_conf *c, const char *section, const char *key, const c
  * names and exports, no two disks for one target+LUN. Errors as mp_conf_parse.
  */
 int mp_conf_validate(const struct mp_conf *c, char *err, size_t errlen);
+/*
+ * After mp_conf_validate: read the [global] secrets file (tools/secrets.c: owner, mode and
+ * format checked) into c->secrets if it is set or a disk uses CHAP, and check that every
+ * CHAP user a disk names has a secret there and that no disk uses one secret for both
+ * directions. Errors name the file (and the config line of the disk); they never contain
+ * a secret.
+ */
+int mp_conf_load_secrets(struct mp_conf *c, char *err, size_t errlen);
+/*
+ * The secrets of user and mutual_user (NULL: one-way) from c->secrets, for a login.
+ * The pointers stay valid until c is freed. Returns -1 with why (naming the user, never
+ * a secret) when one is missing.
+ */
+int mp_conf_chap_secrets(const struct mp_conf *c, const char *user, const char *mutual_user,
+			 const char **secret, const char **mutual_secret, char *why, size_t n);
+/* "none", "chap", "mutual". */
+const char *mp_conf_auth_name(enum mp_conf_auth a);
+/* [nbd] tls with AUTO resolved: MP_CONF_TLS_OFF, _ON or _REQUIRE. */
+enum mp_conf_tls mp_conf_tls_mode(const struct mp_conf *c);
+/* What listener i (< c->nbd.n_listen) does about TLS. */
+enum mp_conf_listen_tls mp_conf_listen_tls(const struct mp_conf *c, size_t i);
+/* Whether two configurations have the same [nbd] section. */
+bool mp_conf_nbd_same(const struct mp_conf *a, const struct mp_conf *b);
+/* The [nbd] section as config text, with each listener's TLS as a comment; paths, never keys. */
+void mp_conf_print_nbd(FILE *f, const struct mp_conf *c);
 /*
  * Priority of the path through interface iface (NULL or "" if the disk lists none) to
  * portal (listed or discovered): the first prio rule, in file order, that names the

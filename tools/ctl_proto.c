@@ -49,6 +49,39 @@ static const struct mp_ctl_cmd_spec cmd_table[MP_CTL_CMD__COUNT] = {
 			  .min = (int64_t)INT32_MIN + 1, .max = INT32_MAX },
 		},
 	},
+	[MP_CTL_CMD_SHOW_SESSIONS] = {
+		.id = MP_CTL_CMD_SHOW_SESSIONS, .name = "show-sessions",
+		.summary = "the iSCSI session of every path",
+	},
+	[MP_CTL_CMD_SHOW_CONFIG] = {
+		.id = MP_CTL_CMD_SHOW_CONFIG, .name = "show-config",
+		.summary = "the running configuration",
+	},
+	[MP_CTL_CMD_RECONFIGURE] = {
+		.id = MP_CTL_CMD_RECONFIGURE, .name = "reconfigure", .mutates = true,
+		.summary = "reload the configuration file: add, drain and remove, keep the unchanged",
+	},
+	[MP_CTL_CMD_NODE_LOGIN] = {
+		.id = MP_CTL_CMD_NODE_LOGIN, .name = "node-login", .mutates = true,
+		.summary = "log in to a target portal: its paths join the disk of that target and LUN",
+		.n_args = 4,
+		.args = {
+			{ .name = "target", .type = MP_CTL_ARG_STRING, .required = true },
+			{ .name = "portal", .type = MP_CTL_ARG_STRING, .required = true },
+			{ .name = "lun", .type = MP_CTL_ARG_INT, .min = 0, .max = 16383 },
+			{ .name = "iface", .type = MP_CTL_ARG_STRING },
+		},
+	},
+	[MP_CTL_CMD_NODE_LOGOUT] = {
+		.id = MP_CTL_CMD_NODE_LOGOUT, .name = "node-logout", .mutates = true,
+		.summary = "log out of a target (one portal or all): its paths go; a disk left without paths is removed",
+		.n_args = 3,
+		.args = {
+			{ .name = "target", .type = MP_CTL_ARG_STRING, .required = true },
+			{ .name = "portal", .type = MP_CTL_ARG_STRING },
+			{ .name = "lun", .type = MP_CTL_ARG_INT, .min = 0, .max = 16383 },
+		},
+	},
 };
 
 const struct mp_ctl_cmd_spec *mp_ctl_cmd_spec(enum mp_ctl_cmd id)

@@ -51,6 +51,11 @@ enum mp_ctl_cmd {
 	MP_CTL_CMD_FAIL_PATH,       /* fail-path {id}: operator takes a path out of use */
 	MP_CTL_CMD_REINSTATE_PATH,  /* reinstate-path {id}: undo fail-path, clear marginal */
 	MP_CTL_CMD_SWITCHGROUP,     /* switchgroup {disk, prio}: make that path group active */
+	MP_CTL_CMD_SHOW_SESSIONS,   /* show-sessions: one iSCSI session per path */
+	MP_CTL_CMD_SHOW_CONFIG,     /* show-config: the running configuration as mpiscsi.conf text */
+	MP_CTL_CMD_RECONFIGURE,     /* reconfigure: reload the configuration (as SIGHUP) */
+	MP_CTL_CMD_NODE_LOGIN,      /* node-login {target, portal, lun?, iface?}: add paths (and a disk) */
+	MP_CTL_CMD_NODE_LOGOUT,     /* node-logout {target, portal?, lun?}: remove paths (and empty disks) */
 	MP_CTL_CMD__COUNT
 };
 

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/unix_listen.h"
 #include "common/util.h"
+#include "initiator/iscsi_path.h"
 #include "mpath/lu.h"
 #include "mpath/rtpg.h"
 #include "tools/ctl_proto.h"
@@ -41,6 +42,7 @@ struct mp_ctl {
 	struct mp_unix_sock sock;   /* listening socket; its file is unlinked only if still ours */
 	struct ctl_client *clients;
 	unsigned n_clients;
+	unsigned max_clients;             /* MP_CTL_MAX_CLIENTS unless set */
 };
 
 /* ---- command handlers ---- */
@@ -338,6 +340,140 @@ static int cmd_version(struct mp_ctl *ctl MP_UNUSED, const struct mp_ctl_request
 	return 0;
 }
 
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static int cmd_show_sessions(struct mp_ctl *ctl, const struct mp_ctl_request *req MP_UNUSED, json_object **data,
+			     struct mp_ctl_error *err)
+{
+	const struct mp_ctl_model *m = &ctl->model;
+	if (!m->session) {
+		mp_ctl_error_set(err, ENOSYS, "this daemon does not report sessions");
+		return -1;
+	}
+	json_object *arr = json_object_new_array();
+	size_t n = m->n_disks(m->arg);
+	for (size_t i = 0; i < n; i++) {
+		struct mp_lu *lu = m->disk_lu(m->arg, i);
+		for (const struct mp_path *p = lu ? mp_lu_first_path(lu) : NULL; p; p = p->lu_next) {
+			struct mp_iscsi_session_view v;
+			if (!m->session(m->arg, p, &v))
+				continue;
+			char isid[13];
+			hex(v.isid, sizeof(v.isid), isid);
+			json_object *o = json_object_new_object();
+			json_object_object_add(o, "sid", json_object_new_int64(p->id));
+			json_object_object_add(o, "disk", str_or_null(m->disk_name(m->arg, i)));
+			json_object_object_add(o, "target", json_object_new_string(v.target));
+			json_object_object_add(o, "portal", json_object_new_string(v.portal));
+			json_object_object_add(o, "lun", json_object_new_int64(v.lun));
+			json_object_object_add(o, "iface", json_object_new_string(v.iface));
+			json_object_object_add(o, "egress", json_object_new_string(v.egress));
+			json_object_object_add(o, "initiator", json_object_new_string(v.initiator));
+			json_object_object_add(o, "isid", json_object_new_string(isid));
+			json_object_object_add(o, "session_state", json_object_new_string(v.state));
+			json_object_object_add(o, "logged_in", json_object_new_boolean(v.logged_in));
+			json_object_object_add(o, "state_age_s", json_object_new_double(v.state_age_s));
+			json_object_object_add(o, "last_error", json_object_new_string(v.last_error));
+			json_object_object_add(o, "path_state", json_object_new_string(mp_path_state_name(p->state)));
+			json_object *par = json_object_new_object();
+			json_object_object_add(par, "header_digest", json_object_new_string(v.header_digest));
+			json_object_object_add(par, "noop_interval_ms", json_object_new_int64(v.noop_interval_ms));
+			json_object_object_add(par, "noop_timeout_ms", json_object_new_int64(v.noop_timeout_ms));
+			json_object_object_add(par, "command_timeout_ms", json_object_new_int64(v.command_timeout_ms));
+			json_object_object_add(par, "login_timeout_ms", json_object_new_int64(v.login_timeout_ms));
+			json_object_object_add(par, "reconnect_max_ms", json_object_new_int64(v.reconnect_max_ms));
+			json_object_object_add(o, "params", par);
+			/* The disk this session serves, as -P 3 shows the attached SCSI device. */
+			const struct mp_lu_info *info = mp_lu_get_info(lu);
+			json_object_object_add(o, "export", m->disk_export ? str_or_null(m->disk_export(m->arg, i)) : NULL);
+			json_object_object_add(o, "designator", info ? json_object_new_string(info->designator) : NULL);
+			json_object_object_add(o, "size_bytes",
+					       info ? json_object_new_uint64(info->num_blocks * info->block_size) : NULL);
+			json_object_array_add(arr, o);
+		}
+	}
+	*data = json_object_new_object();
+	json_object_object_add(*data, "sessions", arr);
+	return 0;
+}
+
+static int cmd_show_config(struct mp_ctl *ctl, const struct mp_ctl_request *req MP_UNUSED, json_object **data,
+			   struct mp_ctl_error *err)
+{
+	const struct mp_ctl_model *m = &ctl->model;
+	if (!m->config_text) {
+		mp_ctl_error_set(err, ENOSYS, "this daemon does not report its configuration");
+		return -1;
+	}
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f || m->config_text(m->arg, f) != 0) {
+		if (f)
+			fclose(f);
+		free(text);
+		mp_ctl_error_set(err, ENOMEM, "cannot render the configuration");
+		return -1;
+	}
+	fclose(f);
+	*data = json_object_new_object();
+	const char *file = m->config_file ? m->config_file(m->arg) : NULL;
+	json_object_object_add(*data, "file", str_or_null(file));
+	json_object_object_add(*data, "text", json_object_new_string_len(text, (int)len));
+	free(text);
+	return 0;
+}
+
+static int cmd_reconfigure(struct mp_ctl *ctl, const struct mp_ctl_request *req MP_UNUSED, json_object **data,
+			   struct mp_ctl_error *err)
+{
+	const struct mp_ctl_model *m = &ctl->model;
+	char msg[256] = "";
+	if (!m->reconfigure) {
+		mp_ctl_error_set(err, ENOSYS, "this daemon cannot reload");
+		return -1;
+	}
+	if (m->reconfigure(m->arg, msg, sizeof(msg)) != 0) {
+		mp_ctl_error_set(err, errno ? errno : EINVAL, "%s", msg);
+		return -1;
+	}
+	*data = json_object_new_object();
+	json_object_object_add(*data, "result", json_object_new_string(msg));
+	return 0;
+}
+
+static int cmd_node(struct mp_ctl *ctl, const struct mp_ctl_request *req, json_object **data,
+		    struct mp_ctl_error *err)
+{
+	const struct mp_ctl_model *m = &ctl->model;
+	bool login = req->spec->id == MP_CTL_CMD_NODE_LOGIN;
+	const char *target = NULL, *portal = NULL, *iface = NULL;
+	int64_t lun = -1;
+	char msg[256] = "";
+	mp_ctl_arg_string(req, "target", &target);
+	mp_ctl_arg_string(req, "portal", &portal);
+	mp_ctl_arg_string(req, "iface", &iface);
+	mp_ctl_arg_int(req, "lun", &lun);
+	if (login ? !m->node_login : !m->node_logout) {
+		mp_ctl_error_set(err, ENOSYS, "this daemon cannot log in or out at run time");
+		return -1;
+	}
+	errno = 0;
+	int rc = login ? m->node_login(m->arg, target, portal, lun < 0 ? 0 : (uint32_t)lun, iface, msg, sizeof(msg))
+		       : m->node_logout(m->arg, target, portal, lun, msg, sizeof(msg));
+	if (rc != 0) {
+		mp_ctl_error_set(err, errno ? errno : EINVAL, "%s", msg);
+		return -1;
+	}
+	*data = json_object_new_object();
+	json_object_object_add(*data, "result", json_object_new_string(msg));
+	return 0;
+}
+
 /* Handlers by command; a command without one answers ENOSYS. */
 static ctl_handler_fn *const handlers[MP_CTL_CMD__COUNT] = {
 	[MP_CTL_CMD_VERSION] = cmd_version,
@@ -347,6 +483,11 @@ static ctl_handler_fn *const handlers[MP_CTL_CMD__COUNT] = {
 	[MP_CTL_CMD_FAIL_PATH] = cmd_path_control,
 	[MP_CTL_CMD_REINSTATE_PATH] = cmd_path_control,
 	[MP_CTL_CMD_SWITCHGROUP] = cmd_switchgroup,
+	[MP_CTL_CMD_SHOW_SESSIONS] = cmd_show_sessions,
+	[MP_CTL_CMD_SHOW_CONFIG] = cmd_show_config,
+	[MP_CTL_CMD_RECONFIGURE] = cmd_reconfigure,
+	[MP_CTL_CMD_NODE_LOGIN] = cmd_node,
+	[MP_CTL_CMD_NODE_LOGOUT] = cmd_node,
 };
 
 /* Answer one request line: a malloc'd reply line, or NULL when out of memory. */
@@ -546,7 +687,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents MP_UNUSED)
 			ev_timer_start(loop, &ctl->backoff);
 			return;
 		}
-		if (ctl->n_clients >= MP_CTL_MAX_CLIENTS) {
+		if (ctl->n_clients >= ctl->max_clients) {
 			mp_warn("control: %u clients connected, refusing another", ctl->n_clients);
 			refuse_client(fd, ctl->n_clients);
 			continue;
@@ -589,6 +730,7 @@ struct mp_ctl *mp_ctl_new(struct ev_loop *loop, const char *path, const struct m
 		errno = ENOMEM;
 		return NULL;
 	}
+	ctl->max_clients = MP_CTL_MAX_CLIENTS;
 	/* 0600: the socket's mode is the only access control. */
 	if (mp_unix_listen(path, 0600, 16, &ctl->sock, err, errlen) < 0) {
 		int e = errno;
@@ -603,6 +745,11 @@ struct mp_ctl *mp_ctl_new(struct ev_loop *loop, const char *path, const struct m
 	ev_io_start(loop, &ctl->io);
 	mp_info("control: listening on unix:%s", path);
 	return ctl;
+}
+
+void mp_ctl_set_max_clients(struct mp_ctl *ctl, unsigned n)
+{
+	ctl->max_clients = n ? n : MP_CTL_MAX_CLIENTS;
 }
 
 unsigned mp_ctl_client_count(const struct mp_ctl *ctl)

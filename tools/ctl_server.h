@@ -2,11 +2,16 @@
 #ifndef MP_TOOLS_CTL_SERVER_H
 #define MP_TOOLS_CTL_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <ev.h>
 
 struct mp_lu;
 struct mp_ctl;
+struct mp_path;
+struct mp_iscsi_session_view;
 
 /*
  * How the server reads the daemon's disks without knowing its structs. Disks
@@ -21,6 +26,19 @@ struct mp_ctl_model {
 	struct mp_lu *(*disk_lu)(void *arg, size_t i);
 	const char *(*disk_name)(void *arg, size_t i);
 	const char *(*disk_export)(void *arg, size_t i);
+	/* Optional (NULL: the command answers ENOSYS). Each returns 0, or -1 with errno set and a
+	 * message in msg. */
+	/* The session behind a path; false if the path has none (not an iSCSI path). */
+	bool (*session)(void *arg, const struct mp_path *p, struct mp_iscsi_session_view *v);
+	/* Write the running configuration as mpiscsi.conf text (never a secret). */
+	int (*config_text)(void *arg, FILE *f);
+	const char *(*config_file)(void *arg);
+	/* Reload; msg gets the summary, or the configuration error (FILE:LINE: ...). */
+	int (*reconfigure)(void *arg, char *msg, size_t len);
+	int (*node_login)(void *arg, const char *target, const char *portal, uint32_t lun, const char *iface,
+			  char *msg, size_t len);
+	/* portal NULL: every portal; lun < 0: every LUN. */
+	int (*node_logout)(void *arg, const char *target, const char *portal, int64_t lun, char *msg, size_t len);
 };
 
 /*
@@ -56,6 +74,9 @@ struct mp_ctl_model {
  */
 struct mp_ctl *mp_ctl_new(struct ev_loop *loop, const char *path, const struct mp_ctl_model *model,
 			  char *err, size_t errlen);
+
+/* At most n clients at once (0: MP_CTL_MAX_CLIENTS); one more gets an EBUSY reply and is closed. */
+void mp_ctl_set_max_clients(struct mp_ctl *ctl, unsigned n);
 
 /* Connected clients, for tests. */
 unsigned mp_ctl_client_count(const struct mp_ctl *ctl);

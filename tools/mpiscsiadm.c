@@ -12,23 +12,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "common/util.h"
+#include "tools/adm.h"
 #include "tools/ctl_proto.h"
-
-/* Exit statuses (documented in mpiscsiadm(8)). */
-enum {
-	EXIT_OK = 0,
-	EXIT_REFUSED = 1,     /* the daemon answered with an error */
-	EXIT_USAGE = 2,
-	EXIT_UNREACHABLE = 3, /* no daemon, timeout, or an answer that is not the protocol */
-};
-
-#define DEFAULT_TIMEOUT_S 30
-
-struct cli_opts {
-	const char *socket;
-	bool json;
-	long timeout_s;
-};
 
 /* Build a command's "args" from its positional words; -1 with a message for a usage error. */
 typedef int args_fn(char **words, json_object **args, char *err, size_t errlen);
@@ -51,35 +36,6 @@ struct cli_cmd {
 };
 
 /* ---- small helpers for reading reply data ---- */
-
-static json_object *get(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static const char *gets(json_object *o, const char *key, const char *dflt)
-{
-	json_object *v = get(o, key);
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : dflt;
-}
-
-static int64_t geti(json_object *o, const char *key, int64_t dflt)
-{
-	json_object *v = get(o, key);
-	return v && json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : dflt;
-}
-
-static bool getb(json_object *o, const char *key)
-{
-	json_object *v = get(o, key);
-	return v && json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
-}
-
-static size_t arr_len(json_object *a)
-{
-	return a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
-}
 
 /* 64M, 1.5G, 512: binary units as multipath prints sizes. */
 static void fmt_size(char *buf, size_t len, json_object *bytes_obj)
@@ -157,65 +113,65 @@ static void table_print_free(struct table *t)
 
 static void path_flags(json_object *p, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s%s", getb(p, "admin_failed") ? "admin_failed" : "",
-		 getb(p, "admin_failed") && getb(p, "marginal") ? "," : "", getb(p, "marginal") ? "marginal" : "");
+	snprintf(buf, len, "%s%s%s", adm_getb(p, "admin_failed") ? "admin_failed" : "",
+		 adm_getb(p, "admin_failed") && adm_getb(p, "marginal") ? "," : "", adm_getb(p, "marginal") ? "marginal" : "");
 }
 
 static void render_topology(json_object *data)
 {
-	json_object *disks = get(data, "disks");
-	for (size_t i = 0; i < arr_len(disks); i++) {
-		json_object *d = json_object_array_get_idx(disks, i), *groups = get(d, "groups");
+	json_object *disks = adm_get(data, "disks");
+	for (size_t i = 0; i < adm_arr_len(disks); i++) {
+		json_object *d = json_object_array_get_idx(disks, i), *groups = adm_get(d, "groups");
 		char size[32], prio[32];
-		fmt_size(size, sizeof(size), get(d, "size_bytes"));
-		if (!getb(d, "ready")) {
-			printf("%s (not ready) selector=%s queued=%" PRId64 "\n", gets(d, "name", "?"),
-			       gets(d, "selector", "-"), geti(d, "queued", 0));
+		fmt_size(size, sizeof(size), adm_get(d, "size_bytes"));
+		if (!adm_getb(d, "ready")) {
+			printf("%s (not ready) selector=%s queued=%" PRId64 "\n", adm_gets(d, "name", "?"),
+			       adm_gets(d, "selector", "-"), adm_geti(d, "queued", 0));
 		} else {
-			printf("%s (%s) %s,%s size=%s selector=%s queued=%" PRId64 "\n", gets(d, "name", "?"),
-			       gets(d, "designator", "?"), gets(d, "vendor", ""), gets(d, "product", ""), size,
-			       gets(d, "selector", "-"), geti(d, "queued", 0));
+			printf("%s (%s) %s,%s size=%s selector=%s queued=%" PRId64 "\n", adm_gets(d, "name", "?"),
+			       adm_gets(d, "designator", "?"), adm_gets(d, "vendor", ""), adm_gets(d, "product", ""), size,
+			       adm_gets(d, "selector", "-"), adm_geti(d, "queued", 0));
 		}
-		json_object *alua = get(d, "alua"), *ag = get(alua, "groups");
+		json_object *alua = adm_get(d, "alua"), *ag = adm_get(alua, "groups");
 		if (alua) {
 			printf("alua:");
-			for (size_t g = 0; g < arr_len(ag); g++) {
+			for (size_t g = 0; g < adm_arr_len(ag); g++) {
 				json_object *x = json_object_array_get_idx(ag, g);
-				printf("%s group %" PRId64 " %s%s", g ? "," : "", geti(x, "id", -1), gets(x, "state", "?"),
-				       getb(x, "pref") ? " (preferred)" : "");
+				printf("%s group %" PRId64 " %s%s", g ? "," : "", adm_geti(x, "id", -1), adm_gets(x, "state", "?"),
+				       adm_getb(x, "pref") ? " (preferred)" : "");
 			}
-			printf("%s\n", arr_len(ag) ? "" : " no answer yet");
+			printf("%s\n", adm_arr_len(ag) ? "" : " no answer yet");
 		}
 		/* Column widths over every path of this disk. */
 		int wid = 1, wname = 1, wstate = 4;
-		for (size_t g = 0; g < arr_len(groups); g++) {
-			json_object *paths = get(json_object_array_get_idx(groups, g), "paths");
-			for (size_t k = 0; k < arr_len(paths); k++) {
+		for (size_t g = 0; g < adm_arr_len(groups); g++) {
+			json_object *paths = adm_get(json_object_array_get_idx(groups, g), "paths");
+			for (size_t k = 0; k < adm_arr_len(paths); k++) {
 				json_object *p = json_object_array_get_idx(paths, k);
-				snprintf(prio, sizeof(prio), "%" PRId64, geti(p, "id", -1));
+				snprintf(prio, sizeof(prio), "%" PRId64, adm_geti(p, "id", -1));
 				wid = MP_MAX(wid, (int)strlen(prio));
-				wname = MP_MAX(wname, (int)strlen(gets(p, "name", "?")));
-				wstate = MP_MAX(wstate, (int)strlen(gets(p, "state", "?")));
+				wname = MP_MAX(wname, (int)strlen(adm_gets(p, "name", "?")));
+				wstate = MP_MAX(wstate, (int)strlen(adm_gets(p, "state", "?")));
 			}
 		}
-		size_t ng = arr_len(groups);
+		size_t ng = adm_arr_len(groups);
 		for (size_t g = 0; g < ng; g++) {
-			json_object *grp = json_object_array_get_idx(groups, g), *paths = get(grp, "paths");
+			json_object *grp = json_object_array_get_idx(groups, g), *paths = adm_get(grp, "paths");
 			bool last_g = g + 1 == ng;
-			printf("%s-+- prio=%" PRId64 " status=%s\n", last_g ? "`" : "|", geti(grp, "prio", 0),
-			       gets(grp, "status", "?"));
-			size_t np = arr_len(paths);
+			printf("%s-+- prio=%" PRId64 " status=%s\n", last_g ? "`" : "|", adm_geti(grp, "prio", 0),
+			       adm_gets(grp, "status", "?"));
+			size_t np = adm_arr_len(paths);
 			for (size_t k = 0; k < np; k++) {
 				json_object *p = json_object_array_get_idx(paths, k);
 				char flags[32];
 				path_flags(p, flags, sizeof(flags));
 				char alua_s[64] = "";
-				if (get(p, "alua_group"))
-					snprintf(alua_s, sizeof(alua_s), " tpg=%" PRId64 ":%s", geti(p, "alua_group", -1),
-						 gets(p, "alua_state", "unknown"));
+				if (adm_get(p, "alua_group"))
+					snprintf(alua_s, sizeof(alua_s), " tpg=%" PRId64 ":%s", adm_geti(p, "alua_group", -1),
+						 adm_gets(p, "alua_state", "unknown"));
 				printf("%s %s %*" PRId64 " %-*s %-*s inflight=%" PRId64 "%s%s%s\n", last_g ? " " : "|",
-				       k + 1 == np ? "`-" : "|-", wid, geti(p, "id", -1), wname, gets(p, "name", "?"),
-				       wstate, gets(p, "state", "?"), geti(p, "inflight", 0), alua_s, flags[0] ? " " : "",
+				       k + 1 == np ? "`-" : "|-", wid, adm_geti(p, "id", -1), wname, adm_gets(p, "name", "?"),
+				       wstate, adm_gets(p, "state", "?"), adm_geti(p, "inflight", 0), alua_s, flags[0] ? " " : "",
 				       flags);
 			}
 		}
@@ -228,23 +184,23 @@ static void render_paths(json_object *data)
 					    "SUBMITTED", "COMPLETED", "ERRORS", "LAT_US" };
 	static const char *const num[] = { "prio", "inflight", "submitted", "completed", "errors", "lat_ewma_us" };
 	struct table t = { .ncols = MP_ARRAY_SIZE(head) };
-	json_object *paths = get(data, "paths");
+	json_object *paths = adm_get(data, "paths");
 	table_add(&t, head);
-	for (size_t i = 0; i < arr_len(paths); i++) {
+	for (size_t i = 0; i < adm_arr_len(paths); i++) {
 		json_object *p = json_object_array_get_idx(paths, i);
 		char id[24], flags[32], nums[MP_ARRAY_SIZE(num)][24];
-		snprintf(id, sizeof(id), "%" PRId64, geti(p, "id", -1));
+		snprintf(id, sizeof(id), "%" PRId64, adm_geti(p, "id", -1));
 		path_flags(p, flags, sizeof(flags));
 		for (size_t k = 0; k < MP_ARRAY_SIZE(num); k++) {
-			json_object *v = get(p, num[k]);
+			json_object *v = adm_get(p, num[k]);
 			if (k == 0)
-				snprintf(nums[k], sizeof(nums[k]), "%" PRId64, geti(p, num[k], 0));
+				snprintf(nums[k], sizeof(nums[k]), "%" PRId64, adm_geti(p, num[k], 0));
 			else
 				snprintf(nums[k], sizeof(nums[k]), "%" PRIu64, v ? json_object_get_uint64(v) : 0);
 		}
-		const char *iface = gets(p, "iface", "");
-		const char *row[] = { id, gets(p, "disk", "-"), gets(p, "name", "?"), iface[0] ? iface : "-",
-				      gets(p, "state", "?"), nums[0], flags[0] ? flags : "-", nums[1], nums[2],
+		const char *iface = adm_gets(p, "iface", "");
+		const char *row[] = { id, adm_gets(p, "disk", "-"), adm_gets(p, "name", "?"), iface[0] ? iface : "-",
+				      adm_gets(p, "state", "?"), nums[0], flags[0] ? flags : "-", nums[1], nums[2],
 				      nums[3], nums[4], nums[5] };
 		table_add(&t, row);
 	}
@@ -256,24 +212,24 @@ static void render_disks(json_object *data)
 	static const char *const head[] = { "NAME", "EXPORT", "DESIGNATOR", "VENDOR,PRODUCT", "SIZE", "SELECTOR",
 					    "PRIO", "PATHS", "QUEUED" };
 	struct table t = { .ncols = MP_ARRAY_SIZE(head) };
-	json_object *disks = get(data, "disks");
+	json_object *disks = adm_get(data, "disks");
 	table_add(&t, head);
-	for (size_t i = 0; i < arr_len(disks); i++) {
+	for (size_t i = 0; i < adm_arr_len(disks); i++) {
 		json_object *d = json_object_array_get_idx(disks, i);
 		char vp[64], size[32], prio[24], paths[48], queued[24];
-		bool ready = getb(d, "ready");
-		snprintf(vp, sizeof(vp), "%s,%s", gets(d, "vendor", ""), gets(d, "product", ""));
-		fmt_size(size, sizeof(size), get(d, "size_bytes"));
-		if (get(d, "active_prio"))
-			snprintf(prio, sizeof(prio), "%" PRId64, geti(d, "active_prio", 0));
+		bool ready = adm_getb(d, "ready");
+		snprintf(vp, sizeof(vp), "%s,%s", adm_gets(d, "vendor", ""), adm_gets(d, "product", ""));
+		fmt_size(size, sizeof(size), adm_get(d, "size_bytes"));
+		if (adm_get(d, "active_prio"))
+			snprintf(prio, sizeof(prio), "%" PRId64, adm_geti(d, "active_prio", 0));
 		else
 			snprintf(prio, sizeof(prio), "-");
-		snprintf(paths, sizeof(paths), "%" PRId64 "/%" PRId64, geti(d, "paths_usable", 0),
-			 geti(d, "paths_total", 0));
-		snprintf(queued, sizeof(queued), "%" PRId64, geti(d, "queued", 0));
-		const char *row[] = { gets(d, "name", "?"), gets(d, "export", "-"),
-				      ready ? gets(d, "designator", "?") : "(not ready)", ready ? vp : "-",
-				      ready ? size : "-", gets(d, "selector", "-"), prio, paths, queued };
+		snprintf(paths, sizeof(paths), "%" PRId64 "/%" PRId64, adm_geti(d, "paths_usable", 0),
+			 adm_geti(d, "paths_total", 0));
+		snprintf(queued, sizeof(queued), "%" PRId64, adm_geti(d, "queued", 0));
+		const char *row[] = { adm_gets(d, "name", "?"), adm_gets(d, "export", "-"),
+				      ready ? adm_gets(d, "designator", "?") : "(not ready)", ready ? vp : "-",
+				      ready ? size : "-", adm_gets(d, "selector", "-"), prio, paths, queued };
 		table_add(&t, row);
 	}
 	table_print_free(&t);
@@ -283,39 +239,28 @@ static void render_path_result(json_object *p)
 {
 	char flags[32];
 	path_flags(p, flags, sizeof(flags));
-	printf("ok: path %" PRId64 " %s (disk %s) is %s%s%s\n", geti(p, "id", -1), gets(p, "name", "?"),
-	       gets(p, "disk", "?"), gets(p, "state", "?"), flags[0] ? ", " : "", flags);
+	printf("ok: path %" PRId64 " %s (disk %s) is %s%s%s\n", adm_geti(p, "id", -1), adm_gets(p, "name", "?"),
+	       adm_gets(p, "disk", "?"), adm_gets(p, "state", "?"), flags[0] ? ", " : "", flags);
 }
 
 static void render_switchgroup(json_object *data)
 {
-	printf("ok: disk %s uses path group prio=%" PRId64 "\n", gets(data, "disk", "?"),
-	       geti(data, "active_prio", 0));
+	printf("ok: disk %s uses path group prio=%" PRId64 "\n", adm_gets(data, "disk", "?"),
+	       adm_geti(data, "active_prio", 0));
 }
 
 static void render_version(json_object *data)
 {
 	printf("mpiscsiadm %s\n%s %s (control protocol %" PRId64 ")\n", MP_CTL_SOFTWARE_VERSION,
-	       gets(data, "daemon", "mpiscsid"), gets(data, "version", "?"), geti(data, "protocol", 0));
+	       adm_gets(data, "daemon", "mpiscsid"), adm_gets(data, "version", "?"), adm_geti(data, "protocol", 0));
 }
 
 /* ---- argument builders ---- */
 
-static int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int args_path_id(char **words, json_object **args, char *err, size_t errlen)
 {
 	int64_t id;
-	if (parse_i64(words[0], 0, UINT32_MAX, &id) < 0) {
+	if (adm_parse_i64(words[0], 0, UINT32_MAX, &id) < 0) {
 		snprintf(err, errlen, "'%s' is not a path id (see 'show paths')", words[0]);
 		return -1;
 	}
@@ -331,7 +276,7 @@ static int args_switchgroup(char **words, json_object **args, char *err, size_t 
 		snprintf(err, errlen, "'%s' is not a disk name", words[0]);
 		return -1;
 	}
-	if (parse_i64(words[1], (int64_t)INT32_MIN + 1, INT32_MAX, &prio) < 0) {
+	if (adm_parse_i64(words[1], (int64_t)INT32_MIN + 1, INT32_MAX, &prio) < 0) {
 		snprintf(err, errlen, "'%s' is not a path group prio (see 'show topology')", words[1]);
 		return -1;
 	}
@@ -339,6 +284,18 @@ static int args_switchgroup(char **words, json_object **args, char *err, size_t 
 	json_object_object_add(*args, "disk", json_object_new_string(words[0]));
 	json_object_object_add(*args, "prio", json_object_new_int64(prio));
 	return 0;
+}
+
+static void render_config(json_object *data)
+{
+	const char *file = adm_gets(data, "file", NULL);
+	printf("# mpiscsid's running configuration%s%s\n%s", file ? ", from " : "", file ? file : "",
+	       adm_gets(data, "text", ""));
+}
+
+static void render_result(json_object *data)
+{
+	printf("ok: %s\n", adm_gets(data, "result", ""));
 }
 
 static const struct cli_cmd commands[] = {
@@ -352,6 +309,10 @@ static const struct cli_cmd commands[] = {
 	  "return path ID to use (also clears a marginal mark)" },
 	{ { "switchgroup", NULL }, "DISK PRIO", 2, "switchgroup", args_switchgroup, render_switchgroup,
 	  "make DISK's path group with priority PRIO the active one" },
+	{ { "show", "config" }, "", 0, "show-config", NULL, render_config,
+	  "the running configuration (secrets never shown)" },
+	{ { "reconfigure", NULL }, "", 0, "reconfigure", NULL, render_result,
+	  "reload the configuration file (as SIGHUP): new disks start, removed ones drain" },
 	{ { "version", NULL }, "", 0, "version", NULL, render_version, "client and daemon versions" },
 };
 
@@ -359,6 +320,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: mpiscsiadm [-s SOCKET] [-t SECONDS] [--json] COMMAND\n"
+		"       mpiscsiadm -m discovery|node|session ... (iscsiadm style; -m MODE --help)\n"
 		"       mpiscsiadm --help | --version\n\n"
 		"Commands:\n");
 	for (size_t i = 0; i < MP_ARRAY_SIZE(commands); i++) {
@@ -376,7 +338,7 @@ static void usage(FILE *f)
 		"  -h, --help           print this text\n"
 		"  -V, --version        print mpiscsiadm's version\n\n"
 		"Exit status: 0 ok, 1 the daemon refused, 2 usage error, 3 cannot reach the daemon.\n",
-		MP_CTL_DEFAULT_SOCKET, DEFAULT_TIMEOUT_S);
+		MP_CTL_DEFAULT_SOCKET, ADM_DEFAULT_TIMEOUT_S);
 }
 
 /* The command named by words (argc of them), or NULL. */
@@ -395,86 +357,6 @@ static const struct cli_cmd *find_command(int argc, char **words)
 
 /* ---- talking to the daemon ---- */
 
-/* Send line, read one reply line into *reply (malloc'd, no newline). Returns 0 or an EXIT_ code. */
-static int transact(const struct cli_opts *o, const char *line, char **reply, size_t *reply_len)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = o->timeout_s };
-	if (strlen(o->socket) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "mpiscsiadm: socket path too long: %s\n", o->socket);
-		return EXIT_USAGE;
-	}
-	memcpy(sa.sun_path, o->socket, strlen(o->socket) + 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		fprintf(stderr, "mpiscsiadm: socket: %s\n", strerror(errno));
-		return EXIT_UNREACHABLE;
-	}
-	/* On a Unix socket the send timeout also bounds connect() against a full backlog. */
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr, "mpiscsiadm: cannot reach mpiscsid at %s: %s\n", o->socket,
-			errno == EAGAIN ? "timed out" : strerror(errno));
-		close(fd);
-		return EXIT_UNREACHABLE;
-	}
-	size_t len = strlen(line), off = 0;
-	while (off < len) {
-		ssize_t n = send(fd, line + off, len - off, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			fprintf(stderr, "mpiscsiadm: sending to %s: %s\n", o->socket,
-				errno == EAGAIN ? "timed out" : strerror(errno));
-			close(fd);
-			return EXIT_UNREACHABLE;
-		}
-		off += (size_t)n;
-	}
-	shutdown(fd, SHUT_WR);
-
-	size_t cap = 4096, have = 0;
-	char *buf = malloc(cap);
-	char *nl = NULL;
-	while (buf && !nl) {
-		if (have == cap) {
-			if (cap >= MP_CTL_MAX_REPLY) {
-				fprintf(stderr, "mpiscsiadm: reply longer than %u bytes\n", MP_CTL_MAX_REPLY);
-				goto fail;
-			}
-			char *b = realloc(buf, cap * 2);
-			if (!b)
-				break;
-			buf = b;
-			cap *= 2;
-		}
-		ssize_t n = recv(fd, buf + have, cap - have, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			fprintf(stderr, "mpiscsiadm: reading from %s: %s\n", o->socket,
-				n == 0 ? "connection closed before a reply" :
-				errno == EAGAIN ? "timed out" : strerror(errno));
-			goto fail;
-		}
-		nl = memchr(buf + have, '\n', (size_t)n);
-		have += (size_t)n;
-	}
-	if (!buf) {
-		fprintf(stderr, "mpiscsiadm: out of memory\n");
-		goto fail;
-	}
-	close(fd);
-	*reply = buf;
-	*reply_len = (size_t)(nl - buf);
-	return 0;
-fail:
-	free(buf);
-	close(fd);
-	return EXIT_UNREACHABLE;
-}
-
 static int run(const struct cli_opts *o, const struct cli_cmd *c, char **params)
 {
 	json_object *args = NULL, *data = NULL;
@@ -483,43 +365,17 @@ static int run(const struct cli_opts *o, const struct cli_cmd *c, char **params)
 		fprintf(stderr, "mpiscsiadm: %s\n", msg);
 		return EXIT_USAGE;
 	}
-	char *line = mp_ctl_request_build(c->wire, args);
-	if (!line) {
-		fprintf(stderr, "mpiscsiadm: out of memory\n");
-		return EXIT_UNREACHABLE;
-	}
-	char *reply = NULL;
-	size_t reply_len = 0;
-	int rc = transact(o, line, &reply, &reply_len);
-	free(line);
-	if (rc != 0)
+	int rc = adm_call(o, c->wire, args, &data);
+	if (rc != EXIT_OK)
 		return rc;
-	struct mp_ctl_error err = { 0 };
-	int pr = mp_ctl_reply_parse(reply, reply_len, &data, &err);
-	free(reply);
-	if (pr < 0) {
-		fprintf(stderr, "mpiscsiadm: bad reply from %s: %s\n", o->socket, err.message);
-		return EXIT_UNREACHABLE;
-	}
-	if (pr > 0) {
-		fprintf(stderr, "mpiscsiadm: %s: %s\n", mp_ctl_errno_code(err.err), err.message);
-		if (o->json) {
-			json_object *eo = json_object_new_object();
-			json_object_object_add(eo, "code", json_object_new_string(mp_ctl_errno_code(err.err)));
-			json_object_object_add(eo, "message", json_object_new_string(err.message));
-			printf("%s\n", json_object_to_json_string_ext(eo, JSON_C_TO_STRING_PRETTY |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
-			json_object_put(eo);
-		}
-		return EXIT_REFUSED;
-	}
-	if (o->json)
-		printf("%s\n", json_object_to_json_string_ext(data, JSON_C_TO_STRING_PRETTY |
-							   JSON_C_TO_STRING_NOSLASHESCAPE));
-	else
+	if (o->json) {
+		rc = adm_print_json(data);
+	} else {
 		c->render(data);
+		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_UNREACHABLE;
+	}
 	json_object_put(data);
-	return fflush(stdout) == 0 ? EXIT_OK : EXIT_UNREACHABLE;
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -532,9 +388,14 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_opts o = { .socket = MP_CTL_DEFAULT_SOCKET, .timeout_s = DEFAULT_TIMEOUT_S };
+	struct cli_opts o = { .socket = MP_CTL_DEFAULT_SOCKET, .timeout_s = ADM_DEFAULT_TIMEOUT_S };
 	int opt;
 	int64_t t;
+
+	/* iscsiadm shapes (-m discovery|node|session) have options of their own (-t is the type there). */
+	for (int i = 1; i < argc; i++)
+		if (strncmp(argv[i], "-m", 2) == 0 || strncmp(argv[i], "--mode", 6) == 0)
+			return adm_mode_main(argc, argv);
 
 	/* "+": options end at the first command word, so "switchgroup disk0 -1" keeps its prio. */
 	while ((opt = getopt_long(argc, argv, "+s:t:jhV", longopts, NULL)) != -1) {
@@ -542,7 +403,7 @@ int main(int argc, char **argv)
 		case 's': o.socket = optarg; break;
 		case 'j': o.json = true; break;
 		case 't':
-			if (parse_i64(optarg, 1, 86400, &t) < 0) {
+			if (adm_parse_i64(optarg, 1, 86400, &t) < 0) {
 				fprintf(stderr, "mpiscsiadm: --timeout wants 1..86400 seconds, not '%s'\n", optarg);
 				return EXIT_USAGE;
 			}

@@ -15,6 +15,7 @@ need_root
 need_tool iscsi-inq libiscsi-bin
 need_tool iscsi-ls libiscsi-bin
 need_tool timeout coreutils
+need_tool qemu-io qemu-utils
 SC=$BUILD/tests/scsi_cmd
 [[ -x $SC ]] || die "$SC not built (run: make all)"
 
@@ -148,6 +149,30 @@ rc=0; sc "$U1" "$READ10" 512 >/dev/null 2>&1 || rc=$?
 expect_read "iscsi://mpiuser%mpisecret12345@198.18.1.2:3260/$LIO_IQN/0" 0x00
 lio_chap 1 -
 expect_read "$U1" 0x00
+
+# ---- the operator tool against LIO: discovery (no daemon), node login/logout through the daemon
+ADM=$BUILD/bin/mpiscsiadm
+need_tool jq jq
+out=$(ini_exec timeout 30 "$ADM" -m discovery -t sendtargets -p 198.18.1.2) || die "mpiscsiadm discovery on LIO failed"
+for k in 1 2; do
+    grep -qx "198.18.$k.2:3260,$k $LIO_IQN" <<<"$out" || die "mpiscsiadm discovery: portal $k missing: $out"
+done
+SOCK=$FIX_DIR/nbd.sock
+start_daemon "$SOCK" "$U1"
+adm() { ini_exec timeout 30 "$ADM" -s "$DAEMON_CTL" "$@"; }
+wait_until 20 test -S "$SOCK" || die "daemon did not attach to LIO"
+adm -m node -T "$LIO_IQN" -p 198.18.2.2:3260 --login >/dev/null || die "node login to LIO portal 2 failed"
+wait_until 15 eval '[[ $(adm --json show disks | jq ".disks[0].paths_usable") == 2 ]]' ||
+    die "LIO portal 2 did not join the disk: $(adm show topology)"
+[[ $(adm -m session | grep -c "^tcp: .* $LIO_IQN (disk disk0, logged-in)") == 2 ]] ||
+    die "-m session on LIO: $(adm -m session)"
+adm show topology >&2
+adm -m node -T "$LIO_IQN" -p 198.18.2.2:3260 --logout >/dev/null || die "node logout of LIO portal 2 failed"
+[[ $(adm --json show disks | jq ".disks[0].paths_total") == 1 ]] || die "logout left: $(adm show topology)"
+timeout 60 qemu-io -f raw -c 'write -P 0x3c 0 64k' -c 'read -P 0x3c 0 64k' "$(nbd_uri "$SOCK")" |
+    grep -qi 'failed\|error' && die "I/O through the daemon on LIO failed"
+stop_daemon
+log "ok: mpiscsiadm -m discovery, -m node --login/--logout, -m session against LIO"
 
 lio_show >&2
 echo "# LIO guest boot-to-ready: $LIO_BOOT_MS ms"

@@ -204,3 +204,14 @@ overrun = bytearray(rtpg_answer([rtpg_desc(1, 0, [1])]))
 overrun[4 + 7] = 2  # two ports announced, one stated and sent
 put("rtpg", "port-count-overrun", bytes(overrun))
 put("rtpg", "lying-length", b"\x00\x00\x01\x00" + rtpg_answer([rtpg_desc(1, 1, [1]), rtpg_desc(2, 3, [2])])[4:])
+
+# ---- secrets: CHAP secrets files (tools/secrets.c) ----
+put("secrets", "valid", "# CHAP secrets\n\nalice alice-secret-1\n\tbob\tb#b-secret;12  \r\ntgt-out 0123456789abcdef\n")
+put("secrets", "no-final-newline", "twelve-bytes 123456789012")
+put("secrets", "one-field", "alice\n")
+put("secrets", "three-fields", "alice Pa55 w0rd-w0rd-w0rd\n")
+put("secrets", "short-secret", "alice 12345678901\n")
+put("secrets", "duplicate", "alice first-secret-1\nbob bob-secret-12\nalice second-secret\n")
+put("secrets", "control-bytes", b"alice abc\x01defghijklmn\nbob s\xc3\xa9cret-secret-1\ncarol x\x00yzzzzzzzzzzzz\n")
+put("secrets", "long-fields", "u" * 256 + " " + "k" * 40 + "\nv " + "k" * 256 + "\n")
+put("secrets", "comments-only", "# a\n   # b\n\r\n\t\n")

@@ -5,7 +5,7 @@ set -euo pipefail
 PKGS=(
     # build
     build-essential pkg-config libiscsi-dev libev-dev libnl-3-dev libnl-route-3-dev
-    libnl-genl-3-dev libssl-dev libcriterion-dev libjson-c-dev jq
+    libnl-genl-3-dev libssl-dev libcriterion-dev libjson-c-dev jq valgrind
     # fuzzing (make fuzz)
     clang libfuzzer-14-dev libclang-rt-14-dev
     # iSCSI peer and tools
@@ -16,8 +16,12 @@ PKGS=(
     iproute2 nftables iptables procps psmisc coreutils diffutils util-linux
     # LIO (kernel target) in a QEMU guest, for ALUA
     qemu-system-x86 busybox-static
+    # a bootable guest disk image (tests/targets/guest), booted by QEMU from the NBD export
+    syslinux syslinux-common mtools dosfstools e2fsprogs fdisk
     # man pages
     man-db groff-base
+    # NBD over TLS: certificates and keys in the TLS test and benchmark
+    openssl
 )
 
 missing=()

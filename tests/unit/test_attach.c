@@ -67,6 +67,8 @@ static int cmd_page(const struct mp_scsi_cmd *c)
 
 static uint32_t cmd_alloc(const struct mp_scsi_cmd *c)
 {
+	if (c->cdb[0] == 0x5a)
+		return mp_be16(c->cdb + 7);
 	return c->cdb[0] == 0x12 ? mp_be16(c->cdb + 3) : mp_be32(c->cdb + 10);
 }
 
@@ -235,7 +237,7 @@ Test(attach, lio_full_sequence)
 	cr_expect_str_eq(o.msg, "");
 	const struct sent order[] = {
 		{ 0x12, NO_PAGE, 255 }, { 0x12, 0x00, 255 }, { 0x12, 0x80, 255 }, { 0x12, 0x83, 4096 },
-		{ 0x12, 0xb0, 255 }, { 0x12, 0xb2, 255 }, { 0x9e, NO_PAGE, 32 },
+		{ 0x12, 0xb0, 255 }, { 0x12, 0xb2, 255 }, { 0x9e, NO_PAGE, 32 }, { 0x5a, NO_PAGE, 64 },
 	};
 	cr_assert_eq(f.nsent, MP_ARRAY_SIZE(order));
 	for (size_t i = 0; i < f.nsent; i++) {
@@ -601,5 +603,46 @@ Test(attach, alua_port_refusing_read_capacity_attaches_without_capacity)
 	struct outcome o;
 	run_attach(&f, rows, MP_ARRAY_SIZE(rows), NULL, &o);
 	cr_expect_eq(o.err, EIO);
+	check_no_leaks();
+}
+
+Test(attach, mode_sense_reads_wp_and_dpofua_and_is_optional)
+{
+	/* Mode parameter header(10) + caching page: device-specific parameter 0x90 = WP | DPOFUA. */
+	static const uint8_t ms_wp_fua[] = { 0x00, 0x1a, 0x00, 0x90, 0, 0, 0, 0, 0x08, 0x12, 0x04 };
+	static const uint8_t ms_fua[] = { 0x00, 0x1a, 0x00, 0x10, 0, 0, 0, 0, 0x08, 0x12, 0x04 };
+	const struct canned rows[] = {
+		ROW(0x12, NO_PAGE, lio_inquiry), ROW(0x12, 0x00, lio_vpd00), ROW(0x12, 0x80, lio_vpd80),
+		ROW(0x12, 0x83, lio_vpd83), ROW(0x12, 0xb0, lio_vpdb0), ROW(0x12, 0xb2, lio_vpdb2),
+		ROW(0x9e, NO_PAGE, lio_rc16), ROW(0x5a, NO_PAGE, ms_wp_fua),
+	};
+	struct fake_path f;
+	struct outcome o;
+	run_attach(&f, rows, MP_ARRAY_SIZE(rows), NULL, &o);
+	cr_assert_eq(o.err, 0, "%s", o.msg);
+	cr_expect(o.info.write_protect);
+	cr_expect(o.info.fua);
+	cr_expect_eq(count_sent(&f, 0x5a, NO_PAGE), 1);
+	check_no_leaks();
+	const struct canned rows2[] = {
+		ROW(0x12, NO_PAGE, lio_inquiry), ROW(0x12, 0x00, lio_vpd00), ROW(0x12, 0x80, lio_vpd80),
+		ROW(0x12, 0x83, lio_vpd83), ROW(0x12, 0xb0, lio_vpdb0), ROW(0x12, 0xb2, lio_vpdb2),
+		ROW(0x9e, NO_PAGE, lio_rc16), ROW(0x5a, NO_PAGE, ms_fua),
+	};
+	run_attach(&f, rows2, MP_ARRAY_SIZE(rows2), NULL, &o);
+	cr_assert_eq(o.err, 0, "%s", o.msg);
+	cr_expect(!o.info.write_protect);
+	cr_expect(o.info.fua);
+	check_no_leaks();
+	/* Refused (no caching page): attach succeeds, nothing claimed. */
+	const struct canned rows3[] = {
+		ROW(0x12, NO_PAGE, lio_inquiry), ROW(0x12, 0x00, lio_vpd00), ROW(0x12, 0x80, lio_vpd80),
+		ROW(0x12, 0x83, lio_vpd83), ROW(0x12, 0xb0, lio_vpdb0), ROW(0x12, 0xb2, lio_vpdb2),
+		ROW(0x9e, NO_PAGE, lio_rc16), CHECK(0x5a, NO_PAGE, 5, 0x24, 0x00, 0),
+	};
+	run_attach(&f, rows3, MP_ARRAY_SIZE(rows3), NULL, &o);
+	cr_assert_eq(o.err, 0, "%s", o.msg);
+	cr_expect(!o.info.write_protect);
+	cr_expect(!o.info.fua);
 	check_no_leaks();
 }

@@ -63,7 +63,7 @@ Test(config, every_key)
 	cr_expect_str_eq(c.file, "t.conf");
 	cr_expect_str_eq(c.initiator_name, "iqn.2026-11.test.mpiscsi:host1");
 	cr_expect_eq(c.log_level, MP_LOG_DEBUG);
-	cr_expect_str_eq(c.nbd_listen, "unix:/tmp/mpiscsi-test.sock");
+	cr_expect_str_eq(c.nbd.listen[0], "unix:/tmp/mpiscsi-test.sock");
 	cr_assert_eq(c.n_disks, 3);
 
 	d = &c.disks[0];
@@ -113,7 +113,7 @@ Test(config, defaults)
 
 	mp_conf_init(&c);
 	cr_expect_eq(c.log_level, MP_LOG_INFO);
-	cr_expect_str_eq(c.nbd_listen, "unix:/run/mpiscsi/nbd.sock");
+	cr_expect_str_eq(c.nbd.listen[0], "unix:/run/mpiscsi/nbd.sock");
 	cr_expect_str_eq(c.file, "");
 	cr_expect_eq(c.n_disks, 0);
 	/* The default name is the prefix and a sanitised host name: lower case, digits, '.', '-'. */
@@ -150,7 +150,7 @@ Test(config, defaults)
 	cr_expect_eq(d->marginal_hold_ms, 30000);
 	cr_expect_eq(d->marginal_latency_factor, 20);
 	cr_expect_eq(c.log_level, MP_LOG_INFO);
-	cr_expect_str_eq(c.nbd_listen, "unix:/run/mpiscsi/nbd.sock");
+	cr_expect_str_eq(c.nbd.listen[0], "unix:/run/mpiscsi/nbd.sock");
 	mp_conf_free(&c);
 }
 
@@ -394,7 +394,7 @@ Test(config, syntax_comments_quotes_whitespace)
 	cr_expect_eq(c.log_level, MP_LOG_ERR);
 	cr_expect_str_eq(c.initiator_name, "iqn.2026-11.test:quoted");
 	/* Inside quotes '#' and ';' are text; \" and \\ are escapes, other backslashes stay. */
-	cr_expect_str_eq(c.nbd_listen, "unix:/tmp/a b#c;d \"q\" \\ \\n.sock");
+	cr_expect_str_eq(c.nbd.listen[0], "unix:/tmp/a b#c;d \"q\" \\ \\n.sock");
 	cr_assert_eq(c.n_disks, 2);
 	cr_expect_str_eq(c.disks[0].name, "d0");
 	/* '#' or ';' starts a comment only at the start of a value or after white space. */
@@ -485,13 +485,16 @@ static const struct err_case err_cases[] = {
 	{ "[global]\nlog_level = loud\n",
 	  "t.conf:2: log_level: 'loud' is not one of err, warn, info, debug" },
 	/* [nbd] */
-	{ "[nbd]\nlisten = tcp:198.18.0.1:10809\n",
-	  "t.conf:2: listen: 'tcp:198.18.0.1:10809': TCP exports need TLS, which is not implemented yet" },
-	{ "[nbd]\nlisten = /run/x.sock\n", "t.conf:2: listen: '/run/x.sock' must be unix:/PATH" },
+	{ "[nbd]\nlisten = tcp:example.com:10809\n",
+	  "t.conf:2: listen: 'tcp:example.com:10809': not a valid IPv4 address (host names are not "
+	  "accepted; IPv6 needs brackets)" },
+	{ "[nbd]\nlisten = /run/x.sock\n",
+	  "t.conf:2: listen: '/run/x.sock': must be unix:/PATH or tcp:HOST:PORT" },
 	{ "[nbd]\nlisten = unix:run/x.sock\n",
-	  "t.conf:2: listen: 'unix:run/x.sock' needs an absolute path (unix:/PATH)" },
+	  "t.conf:2: listen: 'unix:run/x.sock': needs an absolute path (unix:/PATH)" },
 	{ "[nbd]\nlisten = unix:/" LONG64 "/" LONG64 "\n",
-	  "t.conf:2: listen: socket path is too long (130 bytes, max 107)" },
+	  "t.conf:2: listen: 'unix:/" LONG64 "/a123456789b123456789c123456789d123456789e123456789f123456"
+	  "...': socket path is too long (130 bytes, max 107)" },
 	/* [disk]: target, lun */
 	{ "[disk data0]\ntarget = tgt1\n",
 	  "t.conf:2: target: 'tgt1' must start with 'iqn.', 'eui.' or 'naa.'" },
@@ -962,13 +965,12 @@ Test(config, set_overrides)
 				 sizeof(err)), 0, "%s", err);
 	cr_expect_str_eq(c.initiator_name, "iqn.2026-11.test:cli");
 	cr_expect_eq(mp_conf_set(&c, "nbd", "listen", "unix:/tmp/x.sock", err, sizeof(err)), 0, "%s", err);
-	cr_expect_str_eq(c.nbd_listen, "unix:/tmp/x.sock");
+	cr_expect_str_eq(c.nbd.listen[0], "unix:/tmp/x.sock");
 
 	cr_expect_eq(mp_conf_set(&c, "global", "log_level", "chatty", err, sizeof(err)), -1);
 	cr_expect_str_eq(err, "log_level: 'chatty' is not one of err, warn, info, debug");
-	cr_expect_eq(mp_conf_set(&c, "nbd", "listen", "tcp:198.18.0.1:10809", err, sizeof(err)), -1);
-	cr_expect_str_eq(err, "listen: 'tcp:198.18.0.1:10809': TCP exports need TLS, which is not "
-			      "implemented yet");
+	cr_expect_eq(mp_conf_set(&c, "nbd", "listen", "tcp:198.18.0.1", err, sizeof(err)), -1);
+	cr_expect_str_eq(err, "listen: 'tcp:198.18.0.1': expected tcp:HOST:PORT");
 	cr_expect_eq(mp_conf_set(&c, "global", "listen", "unix:/x", err, sizeof(err)), -1);
 	cr_expect_str_eq(err, "unknown key 'listen' in [global]");
 	cr_expect_eq(mp_conf_set(&c, "disk", "lun", "1", err, sizeof(err)), -1);
@@ -977,7 +979,7 @@ Test(config, set_overrides)
 	cr_expect_str_eq(err, "initiator_name: value is empty");
 	/* Failed overrides leave the earlier values. */
 	cr_expect_eq(c.log_level, MP_LOG_DEBUG);
-	cr_expect_str_eq(c.nbd_listen, "unix:/tmp/x.sock");
+	cr_expect_str_eq(c.nbd.listen[0], "unix:/tmp/x.sock");
 	mp_conf_free(&c);
 }
 

@@ -181,8 +181,12 @@ Test(lu, write_fua_sets_fua_bit_and_lands)
 {
 	struct mp_lu *lu = new_lu(30);
 	struct fake_path a;
+	char err[512];
 	fp_init(&a, "a");
-	attach(lu, &a, "naa.1");
+	struct mp_lu_info in = info_of("naa.1");
+	in.fua = true; /* MODE SENSE said DPOFUA */
+	mp_lu_add_path(lu, &a.path);
+	cr_assert_eq(mp_lu_path_attached(lu, &a.path, &in, err, sizeof(err)), 0, "%s", err);
 	uint8_t buf[2 * BS];
 	memset(buf, 0xab, sizeof(buf));
 	struct mp_blk_req r = { .op = MP_BLK_WRITE, .flags = MP_BLK_FUA, .offset = 0, .len = sizeof(buf),
@@ -775,8 +779,53 @@ Test(lu, losing_the_last_usable_path_makes_waiting_paths_retry_at_once)
 	mp_lu_path_down(lu, &a.path, "second fault");
 	cr_assert_eq(retry_now_calls, 1, "all down: b (waiting to reconnect) is asked to retry now");
 	mp_lu_path_down(lu, &a.path, "repeated report");
-	cr_assert_eq(retry_now_calls, 2, "bounded: one call per other down path per report");
+	mp_lu_path_down(lu, &b.path, "b's reconnect failed again");
+	cr_assert_eq(retry_now_calls, 1, "only the transition to all-down wakes the others: failing "
+		     "reconnects must not wake each other in a loop");
 	mp_lu_remove_path(lu, &a.path);
 	mp_lu_remove_path(lu, &b.path);
+	mp_lu_free(lu);
+}
+
+Test(lu, fua_without_dpofua_is_write_then_sync_cache_of_the_range)
+{
+	struct mp_lu *lu = new_lu(30);
+	struct fake_path a;
+	fp_init(&a, "a");
+	attach(lu, &a, "naa.1"); /* no DPOFUA */
+	static uint8_t buf[40 * BS];
+	memset(buf, 0xcd, sizeof(buf));
+	struct mp_blk_req r = { .op = MP_BLK_WRITE, .flags = MP_BLK_FUA, .offset = 100 * BS, .len = sizeof(buf),
+				.buf = buf, .done = req_done };
+	cr_assert_eq(submit(lu, &r), 0);
+	cr_assert_eq(a.nq, 3, "40 blocks at 16 per command");
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(a.q[i]->cdb[1] & 0x08, 0, "FUA bit sent to an LU without DPOFUA");
+	fp_serve(&a);
+	fp_serve(&a);
+	cr_assert_eq(a.nq, 1);
+	cr_assert_eq(done_calls, 0);
+	fp_serve(&a);
+	cr_assert_eq(done_calls, 0, "acknowledged before the range was synchronized");
+	cr_assert_eq(a.nq, 1, "no SYNCHRONIZE CACHE after the FUA write");
+	cr_assert_eq(a.q[0]->cdb[0], 0x91);
+	cr_assert_eq(mp_be64(a.q[0]->cdb + 2), 100);
+	cr_assert_eq(mp_be32(a.q[0]->cdb + 10), 40);
+	fp_serve(&a);
+	cr_assert_eq(done_calls, 1);
+	cr_assert_eq(last_err, 0);
+	/* A failed sync fails the request. */
+	struct mp_blk_req z = { .op = MP_BLK_WRITE_ZEROES, .flags = MP_BLK_FUA, .offset = 0, .len = 8 * BS,
+				.done = req_done };
+	cr_assert_eq(submit(lu, &z), 0);
+	cr_assert_eq(a.q[0]->cdb[0], 0x93);
+	fp_serve(&a);
+	cr_assert_eq(a.nq, 1, "no SYNCHRONIZE CACHE after a FUA write-zeroes");
+	cr_assert_eq(a.q[0]->cdb[0], 0x91);
+	static const uint8_t medium[18] = { 0x70, 0, 0x3, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x0c, 0x00 };
+	fp_complete(&a, MP_XPORT_OK, 2, medium, sizeof(medium));
+	cr_assert_eq(done_calls, 2);
+	cr_assert_eq(last_err, EIO);
+	mp_lu_remove_path(lu, &a.path);
 	mp_lu_free(lu);
 }

@@ -1,4 +1,4 @@
-/* One NBD client connection: non-blocking input state machine, output queue, transmission phase. */
+/* One NBD client connection: non-blocking input state machine, output queue, transmission phase; bytes move through c->iops. */
 #include "transport/nbd/nbd_int.h"
 
 #include <errno.h>
@@ -12,6 +12,7 @@
 #define OUT_IOV_MAX 64
 
 static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void conn_kick_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void conn_hs_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void req_done(struct mp_blk_req *blk, int err);
 static void conn_update_events(struct nbd_conn *c);
@@ -35,7 +36,7 @@ static void req_free(struct nbd_req *r)
 	free(r);
 }
 
-struct nbd_conn *nbd_conn_new(struct nbd_server *srv, int fd)
+struct nbd_conn *nbd_conn_new(struct nbd_server *srv, int fd, enum nbd_tls_policy tls)
 {
 	struct nbd_conn *c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -54,11 +55,14 @@ struct nbd_conn *nbd_conn_new(struct nbd_server *srv, int fd)
 	c->srv = srv;
 	c->loop = srv->loop;
 	c->fd = fd;
+	c->iops = &nbd_io_plain;
+	c->tls_policy = tls;
 	c->refs = 1;
 	c->id = ++srv->next_conn_id;
 	c->out_tail = &c->out_head;
 	ev_io_init(&c->io, conn_io_cb, fd, 0);
 	ev_timer_init(&c->hs_timer, conn_hs_timeout_cb, NBD_SERVER_HANDSHAKE_TIMEOUT, 0.);
+	ev_timer_init(&c->kick, conn_kick_cb, 0., 0.);
 	ev_timer_start(c->loop, &c->hs_timer);
 	c->next = srv->conns;
 	if (srv->conns)
@@ -91,6 +95,10 @@ void nbd_conn_close(struct nbd_conn *c, const char *why)
 		mp_debug("nbd: client %llu: closed", (unsigned long long)c->id);
 	ev_io_stop(c->loop, &c->io);
 	ev_timer_stop(c->loop, &c->hs_timer);
+	ev_timer_stop(c->loop, &c->kick);
+	c->iops->shutdown(c);
+	c->iops = &nbd_io_plain;
+	c->tls_starting = false;
 	close(c->fd);
 	c->fd = -1;
 	while (c->out_head) {
@@ -141,14 +149,22 @@ static void conn_update_events(struct nbd_conn *c)
 {
 	if (c->closed)
 		return;
-	int ev = (wants_input(c) ? EV_READ : 0) | (c->out_head ? EV_WRITE : 0);
-	if (ev == c->events)
-		return;
-	ev_io_stop(c->loop, &c->io);
-	ev_io_set(&c->io, c->fd, ev);
-	if (ev)
-		ev_io_start(c->loop, &c->io);
-	c->events = ev;
+	bool input = wants_input(c);
+	int ev = c->iops->events(c, (input ? EV_READ : 0) | (c->out_head ? EV_WRITE : 0));
+	if (ev != c->events) {
+		ev_io_stop(c->loop, &c->io);
+		ev_io_set(&c->io, c->fd, ev);
+		if (ev)
+			ev_io_start(c->loop, &c->io);
+		c->events = ev;
+	}
+	/* Input the transport (TLS) already took off the socket makes it no more readable:
+	 * come back for it on the next loop iteration, after every other ready watcher, with
+	 * a zero timer (a fed event would run again within this iteration). */
+	if (input && c->iops->pending(c) && !ev_is_active(&c->kick)) {
+		ev_timer_set(&c->kick, 0., 0.);
+		ev_timer_start(c->loop, &c->kick);
+	}
 }
 
 static void conn_queue(struct nbd_conn *c, struct nbd_out *o)
@@ -209,14 +225,14 @@ static bool conn_flush(struct nbd_conn *c)
 		}
 		if (n == 0)
 			return true;  /* not reached: every queued item has bytes to send */
-		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
-		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t w = c->iops->writev(c, iov, n);
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return true;
 			if (errno == EINTR)
 				continue;
-			nbd_conn_close(c, errno == EPIPE || errno == ECONNRESET ? "client went away" : strerror(errno));
+			nbd_conn_close(c, errno == EPIPE || errno == ECONNRESET ? "client went away"
+				       : errno == EPROTO ? "TLS failure" : strerror(errno));
 			return false;
 		}
 		/* Pop every item now completely written. */
@@ -236,6 +252,9 @@ static bool conn_flush(struct nbd_conn *c)
 		}
 		c->out_sent = done;
 	}
+	/* The STARTTLS reply is out: everything after it is TLS. */
+	if (c->tls_starting && c->srv)
+		return nbd_tls_session_start(c, c->srv->tls);
 	return true;
 }
 
@@ -422,7 +441,11 @@ static void conn_step(struct nbd_conn *c)
 		break;
 	case RS_OPT_SKIP:
 		nbd_conn_expect(c, RS_OPT_HDR, c->small, NBD_OPT_HDR_LEN);
-		nbd_hs_error(c, c->opt.option, NBD_REP_ERR_TOO_BIG, "option data too long");
+		/* FORCEDTLS answers every option before TLS with TLS_REQD, even one too long to read. */
+		if (c->tls_policy == NBD_TLS_REQUIRED && !nbd_conn_tls_on(c))
+			nbd_hs_error(c, c->opt.option, NBD_REP_ERR_TLS_REQD, "TLS is required: send NBD_OPT_STARTTLS first");
+		else
+			nbd_hs_error(c, c->opt.option, NBD_REP_ERR_TOO_BIG, "option data too long");
 		break;
 	case RS_OPT_DATA:
 		/* The handler sets the next state (next option, transmission, drain) or closes. */
@@ -479,7 +502,7 @@ static int conn_read(struct nbd_conn *c)
 	uint64_t need = c->want - c->got;
 
 	if (c->in_off == c->in_len && c->rs == RS_REQ_PAYLOAD && need >= NBD_DIRECT_READ_MIN) {
-		n = read(c->fd, c->dst + c->got, (size_t)need /* <= NBD_MAX_PAYLOAD */);
+		n = c->iops->read(c, c->dst + c->got, (size_t)need /* <= NBD_MAX_PAYLOAD */);
 		if (n > 0)
 			c->got += (uint64_t)n;
 	} else {
@@ -492,7 +515,7 @@ static int conn_read(struct nbd_conn *c)
 		}
 		if (c->in_len == NBD_INBUF_SIZE)
 			return 0;  /* not reached: input is consumed before the next read */
-		n = read(c->fd, c->in + c->in_len, NBD_INBUF_SIZE - c->in_len);
+		n = c->iops->read(c, c->in + c->in_len, NBD_INBUF_SIZE - c->in_len);
 		if (n > 0)
 			c->in_len += (size_t)n;
 	}
@@ -501,7 +524,8 @@ static int conn_read(struct nbd_conn *c)
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return 0;
 	if (n < 0) {
-		nbd_conn_close(c, errno == ECONNRESET ? "client went away" : strerror(errno));
+		nbd_conn_close(c, errno == ECONNRESET ? "client went away" : errno == EPROTO ? "TLS failure"
+			       : strerror(errno));
 		return -1;
 	}
 	/* EOF. Between requests it is a (rude) disconnect: still send what is owed. */
@@ -514,16 +538,15 @@ static int conn_read(struct nbd_conn *c)
 	return -1;
 }
 
-static void conn_io_cb(struct ev_loop *loop MP_UNUSED, ev_io *w, int revents)
+/* Serve the connection: ready holds what it may try now (EV_READ: read, EV_WRITE: write). */
+static void conn_serve(struct nbd_conn *c, int ready)
 {
-	struct nbd_conn *c = (struct nbd_conn *)w;  /* io is the first member */
-
 	conn_ref(c);
-	if ((revents & EV_WRITE) && !conn_flush(c))
+	if ((ready & EV_WRITE) && !conn_flush(c))
 		goto out;
 	/* Buffered input may have been waiting for the queue to drain. */
 	conn_process(c);
-	if (revents & EV_READ) {
+	if (ready & EV_READ) {
 		for (unsigned i = 0; i < NBD_READS_PER_WAKEUP && !c->closed && wants_input(c); i++) {
 			if (conn_read(c) <= 0)
 				break;
@@ -542,4 +565,15 @@ static void conn_io_cb(struct ev_loop *loop MP_UNUSED, ev_io *w, int revents)
 	conn_update_events(c);
 out:
 	conn_unref(c);
+}
+
+static void conn_io_cb(struct ev_loop *loop MP_UNUSED, ev_io *w, int revents)
+{
+	struct nbd_conn *c = (struct nbd_conn *)w;  /* io is the first member */
+	conn_serve(c, c->iops->ready(c, revents));
+}
+
+static void conn_kick_cb(struct ev_loop *loop MP_UNUSED, ev_timer *w, int revents MP_UNUSED)
+{
+	conn_serve(mp_container_of(w, struct nbd_conn, kick), EV_READ);
 }

@@ -1,4 +1,4 @@
-/* NBD fixed newstyle option haggling: LIST, INFO, GO, EXPORT_NAME, STRUCTURED_REPLY, ABORT. */
+/* NBD fixed newstyle option haggling: LIST, INFO, GO, EXPORT_NAME, STRUCTURED_REPLY, ABORT, STARTTLS and the TLS policy. */
 #include "transport/nbd/nbd_int.h"
 
 #include <stdlib.h>
@@ -176,12 +176,58 @@ static void opt_list(struct nbd_conn *c)
 	nbd_hs_reply(c, NBD_OPT_LIST, NBD_REP_ACK, NULL, 0);
 }
 
+static void opt_starttls(struct nbd_conn *c)
+{
+	if (c->opt.length) {
+		nbd_hs_error(c, NBD_OPT_STARTTLS, NBD_REP_ERR_INVALID, "STARTTLS takes no data");
+		return;
+	}
+	if (nbd_conn_tls_on(c)) {
+		nbd_hs_error(c, NBD_OPT_STARTTLS, NBD_REP_ERR_INVALID, "TLS is already active");
+		return;
+	}
+	if (c->tls_policy == NBD_TLS_NONE || !c->srv || !c->srv->tls) {
+		nbd_hs_error(c, NBD_OPT_STARTTLS, NBD_REP_ERR_POLICY, "TLS is not offered on this address");
+		return;
+	}
+	/* Anything negotiated in the clear could have been injected: start over under TLS. */
+	c->structured = false;
+	if (nbd_hs_reply(c, NBD_OPT_STARTTLS, NBD_REP_ACK, NULL, 0))
+		c->tls_starting = true;  /* the handshake begins once the ACK is written (nbd_conn.c) */
+}
+
+/*
+ * FORCEDTLS before TLS: STARTTLS and ABORT go through; EXPORT_NAME can not be
+ * answered with an error, so it closes; every other option, known or not, gets
+ * NBD_REP_ERR_TLS_REQD. Returns true if the option was dealt with here.
+ */
+static bool tls_gate(struct nbd_conn *c, uint32_t opt)
+{
+	if (c->tls_policy != NBD_TLS_REQUIRED || nbd_conn_tls_on(c))
+		return false;
+	if (opt == NBD_OPT_STARTTLS || opt == NBD_OPT_ABORT)
+		return false;
+	if (opt == NBD_OPT_EXPORT_NAME) {
+		nbd_conn_close(c, "EXPORT_NAME without TLS, which this address requires");
+		return true;
+	}
+	if (!c->tls_reqd_logged) {  /* once per client: enough to see why a plain client failed */
+		c->tls_reqd_logged = true;
+		mp_info("nbd: client %llu: option %s refused: TLS is required on this address",
+			(unsigned long long)c->id, nbd_opt_name(opt));
+	}
+	nbd_hs_error(c, opt, NBD_REP_ERR_TLS_REQD, "TLS is required: send NBD_OPT_STARTTLS first");
+	return true;
+}
+
 void nbd_hs_option(struct nbd_conn *c)
 {
 	uint32_t opt = c->opt.option;
 
 	mp_debug("nbd: client %llu: option %s (%u), %u bytes", (unsigned long long)c->id,
 		 nbd_opt_name(opt), opt, c->opt.length);
+	if (tls_gate(c, opt))
+		return;
 	switch (opt) {
 	case NBD_OPT_EXPORT_NAME:
 		opt_export_name(c);
@@ -195,7 +241,7 @@ void nbd_hs_option(struct nbd_conn *c)
 		opt_list(c);
 		break;
 	case NBD_OPT_STARTTLS:
-		nbd_hs_error(c, opt, NBD_REP_ERR_POLICY, "TLS is not supported by this server yet");
+		opt_starttls(c);
 		break;
 	case NBD_OPT_INFO:
 	case NBD_OPT_GO:

@@ -1,15 +1,18 @@
-/* NBD server internals shared by nbd_server.c, nbd_conn.c and nbd_handshake.c; not a public API. */
+/* NBD server internals shared by nbd_server.c, nbd_conn.c, nbd_handshake.c and the I/O ops (nbd_io_plain.c, nbd_tls.c); not a public API. */
 #ifndef MP_TRANSPORT_NBD_INT_H
 #define MP_TRANSPORT_NBD_INT_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 #include <ev.h>
 #include "common/unix_listen.h"
 #include "mpath/lu.h"
+#include "transport/nbd/nbd_addr.h"
 #include "transport/nbd/nbd_proto.h"
 #include "transport/nbd/nbd_server.h"
+#include "transport/nbd/nbd_tls.h"
 
 #define NBD_INBUF_SIZE      (64u * 1024u)  /* socket read buffer per connection */
 #define NBD_DIRECT_READ_MIN (16u * 1024u)  /* payload rest this big is read straight into place */
@@ -31,10 +34,42 @@ struct nbd_listener {
 	ev_timer backoff;        /* accept paused after EMFILE and the like */
 	struct nbd_server *srv;
 	struct nbd_listener *next;
-	struct mp_unix_sock sock; /* the listening socket and its file */
+	int fd;                  /* the listening socket */
+	bool tcp;                /* TCP (else Unix: sock holds the socket file) */
+	struct mp_unix_sock sock; /* Unix only: the socket file, unlinked on close */
+	enum nbd_tls_policy tls; /* what this listener's clients get */
+	char name[NBD_ADDR_SPEC_MAX + 1]; /* the spec, for logs */
 };
 
 struct nbd_conn;
+
+/*
+ * How a connection moves bytes: the plain socket (nbd_io_plain) or TLS on it
+ * (nbd_io_tls). A const table per kind; the connection code calls only these and
+ * never touches the socket for data. "EV_READ"/"EV_WRITE" below are libev's bits.
+ */
+struct nbd_io_ops {
+	const char *name;
+	/* Read up to len bytes into buf: > 0 bytes read, 0 end of stream, -1 with errno
+	 * EAGAIN (nothing now), EPROTO (TLS failure, already logged) or a socket error. */
+	ssize_t (*read)(struct nbd_conn *c, void *buf, size_t len);
+	/* Write from iov[0..iovcnt) (iovcnt >= 1, no empty entry): bytes taken (> 0), or -1 with
+	 * errno EAGAIN, EPROTO or a socket error. After EAGAIN the caller offers the same bytes
+	 * again (it may offer more behind them). */
+	ssize_t (*writev)(struct nbd_conn *c, const struct iovec *iov, int iovcnt);
+	/* Input already taken off the socket and buffered here: no readiness will announce it. */
+	bool (*pending)(const struct nbd_conn *c);
+	/* Socket events to wait for, given what the connection wants (EV_READ to read input,
+	 * EV_WRITE to write output): TLS may need the other direction first. */
+	int (*events)(const struct nbd_conn *c, int want);
+	/* Socket readiness (revents) as what the connection may now try (EV_READ, EV_WRITE). */
+	int (*ready)(const struct nbd_conn *c, int revents);
+	/* Say goodbye if the transport has a way to (TLS close_notify, never blocking) and free its
+	 * state. The caller closes the socket afterwards. */
+	void (*shutdown)(struct nbd_conn *c);
+};
+
+extern const struct nbd_io_ops nbd_io_plain;
 
 struct nbd_server {
 	struct ev_loop *loop;
@@ -43,6 +78,7 @@ struct nbd_server {
 	struct nbd_conn *conns;           /* open connections (closed ones are unlinked) */
 	unsigned n_conns;
 	uint64_t next_conn_id;
+	struct nbd_tls_creds *tls;        /* NULL: no TLS credentials (STARTTLS refused) */
 };
 
 /* Input states of a connection. */
@@ -83,6 +119,7 @@ struct nbd_req {
 struct nbd_conn {
 	ev_io io;                /* first: the io callback casts back */
 	ev_timer hs_timer;       /* handshake deadline */
+	ev_timer kick;           /* zero timer: read input the transport holds (c->iops->pending) */
 	struct nbd_server *srv;  /* NULL once the server is gone */
 	struct ev_loop *loop;
 	struct nbd_conn *prev, *next;
@@ -91,6 +128,11 @@ struct nbd_conn {
 	unsigned refs;           /* 1 for the socket while open + 1 per request owned by the core */
 	bool closed;
 	int events;              /* mask the io watcher is started with (0: stopped) */
+	const struct nbd_io_ops *iops; /* plain until STARTTLS, then TLS */
+	struct nbd_tls_session *tls; /* the TLS session once started, else NULL */
+	enum nbd_tls_policy tls_policy; /* from the listener: NONE, OPTIONAL or REQUIRED */
+	bool tls_starting;       /* STARTTLS acknowledged: TLS begins once the reply is written */
+	bool tls_reqd_logged;    /* a TLS_REQD refusal was logged for this client */
 
 	/* Input. */
 	enum nbd_rstate rs;
@@ -120,7 +162,7 @@ struct nbd_conn {
 
 /* nbd_conn.c */
 /* Takes fd (closed on failure); NULL if the connection could not be set up. */
-struct nbd_conn *nbd_conn_new(struct nbd_server *srv, int fd);
+struct nbd_conn *nbd_conn_new(struct nbd_server *srv, int fd, enum nbd_tls_policy tls);
 void nbd_conn_close(struct nbd_conn *c, const char *why);
 /* Queue a copy of data as one output item; false (and the connection closed) on ENOMEM. */
 bool nbd_conn_queue_copy(struct nbd_conn *c, const void *data, size_t len);
@@ -134,6 +176,16 @@ void nbd_hs_option(struct nbd_conn *c);
 bool nbd_hs_reply(struct nbd_conn *c, uint32_t option, uint32_t type, const void *data, size_t len);
 /* Error reply with a message. */
 bool nbd_hs_error(struct nbd_conn *c, uint32_t option, uint32_t type, const char *msg);
+
+/* nbd_tls.c */
+/*
+ * Begin TLS on c (its STARTTLS reply has been written): c->iops becomes the TLS ops
+ * and the handshake runs inside the next reads. false if c was closed (no
+ * credentials, out of memory, or input the client sent before the reply).
+ */
+bool nbd_tls_session_start(struct nbd_conn *c, struct nbd_tls_creds *creds);
+/* Is TLS on (or about to be) for this connection? */
+static inline bool nbd_conn_tls_on(const struct nbd_conn *c) { return c->tls || c->tls_starting; }
 
 /* nbd_server.c */
 const struct nbd_export *nbd_server_find_export(const struct nbd_server *srv, const char *name, size_t len);

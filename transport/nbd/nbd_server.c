@@ -1,7 +1,9 @@
-/* NBD server: exports, Unix socket listeners, accepting clients, shutdown. */
+/* NBD server: exports, Unix and TCP listeners with their TLS policy, accepting clients, shutdown. */
 #include "transport/nbd/nbd_int.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +70,30 @@ int nbd_server_add_export(struct nbd_server *srv, const char *name, const char *
 	return 0;
 }
 
+int nbd_server_remove_export(struct nbd_server *srv, const char *name)
+{
+	struct nbd_export **pp = &srv->exports;
+	while (*pp && strcmp((*pp)->name, name) != 0)
+		pp = &(*pp)->next;
+	struct nbd_export *x = *pp;
+	if (!x) {
+		errno = ENOENT;
+		return -1;
+	}
+	/* Clients of this LU go; their requests still in the core finish into orphaned connections. */
+	for (struct nbd_conn *c = srv->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->lu == x->lu)
+			nbd_conn_close(c, "export removed");
+	}
+	*pp = x->next;
+	mp_info("nbd: export '%s' removed", x->name);
+	free(x->name);
+	free(x->desc);
+	free(x);
+	return 0;
+}
+
 void nbd_server_conn_gone(struct nbd_server *srv, struct nbd_conn *c)
 {
 	if (c->prev)
@@ -99,14 +125,14 @@ static void listener_accept_cb(struct ev_loop *loop, ev_io *w, int revents MP_UN
 	struct nbd_server *srv = l->srv;
 
 	for (unsigned i = 0; i < 64; i++) {
-		int fd = accept4(l->sock.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			/* Out of descriptors or memory: pause instead of spinning on a ready socket. */
-			mp_warn("nbd: accept on %s: %s; pausing for %.0f s", l->sock.path, strerror(errno),
+			mp_warn("nbd: accept on %s: %s; pausing for %.0f s", l->name, strerror(errno),
 				ACCEPT_BACKOFF_S);
 			ev_io_stop(loop, &l->io);
 			ev_timer_set(&l->backoff, ACCEPT_BACKOFF_S, 0.);
@@ -118,47 +144,122 @@ static void listener_accept_cb(struct ev_loop *loop, ev_io *w, int revents MP_UN
 			close(fd);
 			continue;
 		}
-		if (!nbd_conn_new(srv, fd))
+		if (l->tcp) {
+			/* Replies are small and latency-bound: no Nagle delay behind them. */
+			int one = 1;
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		}
+		if (!nbd_conn_new(srv, fd, l->tls))
 			mp_warn("nbd: out of memory for a new client");
 	}
 }
 
-static int listen_unix(struct nbd_server *srv, const char *path, char *err, size_t errlen)
+static int listen_tcp(struct nbd_listener *l, const struct nbd_listen_addr *a, char *err, size_t errlen)
 {
+	int one = 1;
+	int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s: socket: %s", l->name, strerror(e));
+		errno = e;
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* [::] means IPv6 only: IPv4 gets its own listener, so what is bound is what was written. */
+	if (a->sa.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&a->sa, a->salen) < 0 || listen(fd, 128) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", l->name, strerror(e));
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	l->fd = fd;
+	l->tcp = true;
+	return 0;
+}
+
+static const char *policy_name(enum nbd_tls_policy p)
+{
+	switch (p) {
+	case NBD_TLS_NONE: return "no TLS";
+	case NBD_TLS_OPTIONAL: return "TLS optional";
+	case NBD_TLS_REQUIRED: return "TLS required";
+	}
+	return "?";
+}
+
+int nbd_server_listen_opts(struct nbd_server *srv, const char *spec, const struct nbd_listen_opts *opts,
+			   char *err, size_t errlen)
+{
+	static const struct nbd_listen_opts defaults = { .tls = NBD_TLS_NONE };
+	struct nbd_listen_addr a;
+	char why[160];
+
+	if (!opts)
+		opts = &defaults;
+	if (nbd_listen_addr_parse(spec, &a, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "'%s': %s", spec, why);
+		errno = EINVAL;
+		return -1;
+	}
+	if (opts->tls != NBD_TLS_NONE && !srv->tls) {
+		snprintf(err, errlen, "%s: TLS is asked for but the server has no TLS credentials", spec);
+		errno = EINVAL;
+		return -1;
+	}
+	if (a.kind == NBD_ADDR_TCP && opts->tls != NBD_TLS_REQUIRED && !(opts->insecure && a.loopback)) {
+		snprintf(err, errlen, "%s: TCP without required TLS is refused%s", spec,
+			 opts->insecure ? " on an address that is not loopback (127.0.0.0/8, ::1)"
+					: ": configure TLS, or allow it on a loopback address for tests (insecure)");
+		errno = EPERM;
+		return -1;
+	}
 	struct nbd_listener *l = calloc(1, sizeof(*l));
 	if (!l) {
 		snprintf(err, errlen, "out of memory");
 		errno = ENOMEM;
 		return -1;
 	}
-	if (mp_unix_listen(path, 0660, 128, &l->sock, err, errlen) < 0) {
+	snprintf(l->name, sizeof(l->name), "%s", spec);
+	l->tls = opts->tls;
+	l->sock.fd = -1;
+	if (a.kind == NBD_ADDR_UNIX) {
+		if (mp_unix_listen(a.path, 0660, 128, &l->sock, err, errlen) < 0) {
+			int e = errno;
+			free(l);
+			errno = e;
+			return -1;
+		}
+		l->fd = l->sock.fd;
+	} else if (listen_tcp(l, &a, err, errlen) < 0) {
 		int e = errno;
 		free(l);
 		errno = e;
 		return -1;
 	}
 	l->srv = srv;
-	ev_io_init(&l->io, listener_accept_cb, l->sock.fd, EV_READ);
+	ev_io_init(&l->io, listener_accept_cb, l->fd, EV_READ);
 	ev_timer_init(&l->backoff, listener_backoff_cb, ACCEPT_BACKOFF_S, 0.);
 	ev_io_start(srv->loop, &l->io);
 	l->next = srv->listeners;
 	srv->listeners = l;
-	mp_info("nbd: listening on unix:%s", path);
+	mp_info("nbd: listening on %s (%s)", spec, policy_name(l->tls));
 	return 0;
 }
 
 int nbd_server_listen(struct nbd_server *srv, const char *spec, char *err, size_t errlen)
 {
-	if (strncmp(spec, "unix:", 5) == 0)
-		return listen_unix(srv, spec + 5, err, errlen);
-	if (strncmp(spec, "tcp:", 4) == 0) {
-		snprintf(err, errlen, "'%s': TCP listeners are not supported yet, use unix:/path", spec);
-		errno = EPROTONOSUPPORT;
-		return -1;
-	}
-	snprintf(err, errlen, "'%s': unknown listen address, expected unix:/path", spec);
-	errno = EINVAL;
-	return -1;
+	return nbd_server_listen_opts(srv, spec, NULL, err, errlen);
+}
+
+void nbd_server_set_tls(struct nbd_server *srv, struct nbd_tls_creds *creds)
+{
+	nbd_tls_creds_unref(srv->tls);
+	srv->tls = creds;
+	if (creds)
+		mp_info("nbd: TLS credentials: %s", nbd_tls_creds_describe(creds));
 }
 
 void nbd_server_free(struct nbd_server *srv)
@@ -170,12 +271,16 @@ void nbd_server_free(struct nbd_server *srv)
 		srv->listeners = l->next;
 		ev_io_stop(srv->loop, &l->io);
 		ev_timer_stop(srv->loop, &l->backoff);
-		mp_unix_close(&l->sock);
+		if (l->tcp)
+			close(l->fd);
+		else
+			mp_unix_close(&l->sock);
 		free(l);
 	}
 	/* Closing unlinks each connection; those with requests in the core live on, orphaned. */
 	while (srv->conns)
 		nbd_conn_close(srv->conns, "server shutting down");
+	nbd_tls_creds_unref(srv->tls);  /* sessions were closed above: this was the last reference */
 	while (srv->exports) {
 		struct nbd_export *x = srv->exports;
 		srv->exports = x->next;

@@ -2,8 +2,10 @@
 #ifndef MP_TRANSPORT_NBD_SERVER_H
 #define MP_TRANSPORT_NBD_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <ev.h>
+#include "transport/nbd/nbd_tls.h"
 
 struct mp_lu;
 struct nbd_server;
@@ -13,8 +15,24 @@ struct nbd_server;
  * - Everything runs on the one loop given to nbd_server_new(); no function here
  *   blocks, none is thread-safe.
  * - Fixed newstyle handshake only. Options: EXPORT_NAME, ABORT, LIST, INFO, GO,
- *   STRUCTURED_REPLY; STARTTLS is refused with NBD_REP_ERR_POLICY; anything
- *   else gets NBD_REP_ERR_UNSUP.
+ *   STRUCTURED_REPLY, STARTTLS; anything else gets NBD_REP_ERR_UNSUP.
+ * - TLS follows the listener's policy (enum nbd_tls_policy in nbd_tls.h): NONE
+ *   refuses STARTTLS with NBD_REP_ERR_POLICY; OPTIONAL and REQUIRED answer it with
+ *   NBD_REP_ACK, then the rest of the handshake and all of transmission run over
+ *   TLS (a second STARTTLS gets NBD_REP_ERR_INVALID). REQUIRED is the protocol's
+ *   FORCEDTLS: before TLS every option but STARTTLS and ABORT gets
+ *   NBD_REP_ERR_TLS_REQD and EXPORT_NAME closes the connection. STRUCTURED_REPLY
+ *   negotiated before STARTTLS is forgotten (it could have been injected). The
+ *   client must wait for the STARTTLS reply: bytes it sent before it close the
+ *   connection. There is no handshake flag for TLS in the protocol.
+ * - NBD_FLAG_CAN_MULTI_CONN is advertised: every connection to an export talks to
+ *   the same mp_lu, whose only cache is the target LU's write cache, shared by all
+ *   paths (I_T nexuses). A WRITE is replied to only after the target returned GOOD,
+ *   and FLUSH is SYNCHRONIZE CACHE(16) over the whole LU (LBA 0, 0 blocks, not
+ *   IMMED), which SBC defines for the logical unit, not the nexus: a FLUSH on any
+ *   connection covers every write acknowledged on any connection before it was
+ *   sent, and FUA (WRITE(16) FUA) is durable before its reply, as the protocol
+ *   requires for multi-conn.
  * - Commands: READ, WRITE (+FUA), FLUSH, TRIM (if the LU has UNMAP),
  *   WRITE_ZEROES (+FUA, +NO_HOLE), DISC. Each request is replied to only after
  *   the core called its done(); replies leave in completion order. A WRITE is
@@ -51,12 +69,42 @@ int nbd_server_add_export(struct nbd_server *srv, const char *name, const char *
 			  struct mp_lu *lu);
 
 /*
- * Start listening. spec is "unix:/path": the parent directory is created
- * (0755) if missing, a stale socket at path is removed (any other kind of file
- * there is an error), the socket gets mode 0660. "tcp:..." is not supported
- * yet. Can be called more than once. Returns 0, or -1 with errno set and a
- * message in err.
+ * Remove the export called name: it is no longer offered, and every client
+ * connection that selected it is closed (requests already in the core finish
+ * into orphaned connections, as on nbd_server_free). A default export that is
+ * removed passes the default to the next one. Returns 0, or -1 with errno ENOENT.
  */
+int nbd_server_remove_export(struct nbd_server *srv, const char *name);
+
+/*
+ * Give the server TLS credentials (it takes the caller's reference; NULL drops
+ * TLS). Connections that already started TLS keep the credentials they began
+ * with; later STARTTLS use the new ones.
+ */
+void nbd_server_set_tls(struct nbd_server *srv, struct nbd_tls_creds *creds);
+
+/* How to listen (nbd_server_listen_opts). */
+struct nbd_listen_opts {
+	enum nbd_tls_policy tls; /* default NBD_TLS_NONE */
+	bool insecure;           /* allow TCP without required TLS (loopback addresses only) */
+};
+
+/*
+ * Start listening on spec (nbd_addr.h):
+ * - "unix:/path": the parent directory is created (0755) if missing, a stale
+ *   socket at path is removed (any other kind of file there is an error), the
+ *   socket gets mode 0660.
+ * - "tcp:A.B.C.D:PORT" or "tcp:[IPV6]:PORT": SO_REUSEADDR, IPV6_V6ONLY; accepted
+ *   sockets get TCP_NODELAY. A TCP listener needs opts->tls == NBD_TLS_REQUIRED,
+ *   unless opts->insecure is set and the address is a loopback address (EPERM).
+ * A policy other than NONE needs credentials (nbd_server_set_tls) first (EINVAL).
+ * opts NULL means the defaults. Can be called more than once. Returns 0, or -1
+ * with errno set and a message in err naming the address.
+ */
+int nbd_server_listen_opts(struct nbd_server *srv, const char *spec, const struct nbd_listen_opts *opts,
+			   char *err, size_t errlen);
+
+/* nbd_server_listen_opts with the defaults: no TLS (so Unix sockets only). */
 int nbd_server_listen(struct nbd_server *srv, const char *spec, char *err, size_t errlen);
 
 /* Connected clients (in handshake or transmission), for tools and tests. */
@@ -64,7 +112,8 @@ unsigned nbd_server_client_count(const struct nbd_server *srv);
 
 /*
  * Stop listening (unlinking the socket files this server created), close every
- * client connection, free the exports and the server. Requests still in the
+ * client connection (TLS ones with a close_notify when the socket takes it),
+ * drop the server's reference on its TLS credentials, free the exports and the server. Requests still in the
  * core complete later into orphaned connections, which free themselves (see
  * Lifetime above); the loop must keep running, or the LUs be freed, for that.
  */

@@ -1,0 +1,255 @@
+/* The [nbd] section: listen addresses, TLS keys, insecure; defaults, whole-section checks and its text for --check-config. */
+#include "tools/config_nbd.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "tools/config_values.h"
+#include "transport/nbd/nbd_addr.h"
+
+#define DEFAULT_LISTEN "unix:/run/mpiscsi/nbd.sock"
+
+void cfg_nbd_init(struct mp_conf *c)
+{
+	struct mp_conf_nbd *b = &c->nbd;
+
+	memset(b, 0, sizeof(*b));
+	snprintf(b->listen[0], sizeof(b->listen[0]), "%s", DEFAULT_LISTEN);
+	b->n_listen = 1;
+	b->listen_replace = true;
+	b->tls = MP_CONF_TLS_AUTO;
+}
+
+void cfg_nbd_override_listen(struct mp_conf *c)
+{
+	c->nbd.listen_replace = true;
+}
+
+int cfg_set_listen(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key, const char *v,
+		   char *why, size_t n)
+{
+	struct mp_conf_nbd *b = &c->nbd;
+	char sh[CFG_SHOW_BUF], problem[CFG_WHY_BUF];
+	struct nbd_listen_addr a;
+
+	if (nbd_listen_addr_parse(v, &a, problem, sizeof(problem)) < 0)
+		return cfg_fail(why, n, "%s: '%s': %s", key, cfg_show(v, sh), problem);
+	if (strlen(v) >= sizeof(b->listen[0]))  /* not reached: the parser's limits are smaller */
+		return cfg_fail(why, n, "%s: '%s' is too long", key, cfg_show(v, sh));
+	/* Checked before anything changes: a refused value leaves the list as it was. */
+	if (!b->listen_replace) {
+		if (b->n_listen >= MP_CONF_MAX_LISTEN)
+			return cfg_fail(why, n, "too many listen addresses (max %d)", MP_CONF_MAX_LISTEN);
+		for (size_t i = 0; i < b->n_listen; i++)
+			if (strcmp(b->listen[i], v) == 0)
+				return cfg_fail(why, n, "%s: '%s' is listed twice", key, cfg_show(v, sh));
+	} else {
+		b->n_listen = 0;
+		b->listen_replace = false;
+	}
+	snprintf(b->listen[b->n_listen], sizeof(b->listen[0]), "%s", v);
+	b->listen_line[b->n_listen] = 0;
+	b->n_listen++;
+	return 0;
+}
+
+int cfg_set_tls(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key, const char *v,
+		char *why, size_t n)
+{
+	static const struct { const char *name; enum mp_conf_tls mode; } modes[] = {
+		{ "off", MP_CONF_TLS_OFF }, { "on", MP_CONF_TLS_ON }, { "require", MP_CONF_TLS_REQUIRE },
+	};
+	char sh[CFG_SHOW_BUF];
+
+	for (size_t i = 0; i < MP_ARRAY_SIZE(modes); i++) {
+		if (strcmp(v, modes[i].name) == 0) {
+			c->nbd.tls = modes[i].mode;
+			return 0;
+		}
+	}
+	return cfg_fail(why, n, "%s: '%s' is not 'off', 'on' or 'require'", key, cfg_show(v, sh));
+}
+
+static int set_path(char *dst, size_t size, const char *key, const char *v, char *why, size_t n)
+{
+	char sh[CFG_SHOW_BUF];
+
+	/* The daemon changes to / when it detaches: a relative path would name another file. */
+	if (v[0] != '/')
+		return cfg_fail(why, n, "%s: '%s' needs an absolute path", key, cfg_show(v, sh));
+	if (strlen(v) >= size)
+		return cfg_fail(why, n, "%s: path is too long (%zu bytes, max %zu)", key, strlen(v), size - 1);
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return cfg_fail(why, n, "%s: '%s' contains a control character", key, cfg_show(v, sh));
+	snprintf(dst, size, "%s", v);
+	return 0;
+}
+
+#define PATH_SETTER(name, field)                                                                  \
+	int cfg_set_##name(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key,  \
+			   const char *v, char *why, size_t n)                                    \
+	{                                                                                         \
+		return set_path(c->nbd.field, sizeof(c->nbd.field), key, v, why, n);              \
+	}
+PATH_SETTER(tls_cert, tls_cert)
+PATH_SETTER(tls_key, tls_key)
+PATH_SETTER(tls_ca, tls_ca)
+PATH_SETTER(tls_psk_file, tls_psk_file)
+#undef PATH_SETTER
+
+int cfg_set_insecure(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key, const char *v,
+		     char *why, size_t n)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
+	char sh[CFG_SHOW_BUF];
+
+	for (size_t i = 0; i < MP_ARRAY_SIZE(yes); i++) {
+		if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
+			c->nbd.insecure = strcmp(v, yes[i]) == 0;
+			return 0;
+		}
+	}
+	return cfg_fail(why, n, "%s: '%s' is not 'yes' or 'no'", key, cfg_show(v, sh));
+}
+
+void cfg_nbd_note_line(struct mp_conf *c, const char *key, int line)
+{
+	struct mp_conf_nbd *b = &c->nbd;
+
+	if (strcmp(key, "listen") == 0 && b->n_listen)
+		b->listen_line[b->n_listen - 1] = line;
+	else if (strcmp(key, "tls") == 0)
+		b->tls_line = line;
+	else if (strcmp(key, "tls_cert") == 0)
+		b->cert_line = line;
+	else if (strcmp(key, "tls_key") == 0)
+		b->key_line = line;
+	else if (strcmp(key, "tls_ca") == 0)
+		b->ca_line = line;
+	else if (strcmp(key, "tls_psk_file") == 0)
+		b->psk_line = line;
+	else if (strcmp(key, "insecure") == 0)
+		b->insecure_line = line;
+}
+
+enum mp_conf_tls mp_conf_tls_mode(const struct mp_conf *c)
+{
+	if (c->nbd.tls != MP_CONF_TLS_AUTO)
+		return c->nbd.tls;
+	return c->nbd.tls_cert[0] || c->nbd.tls_psk_file[0] ? MP_CONF_TLS_ON : MP_CONF_TLS_OFF;
+}
+
+static bool is_tcp(const char *spec)
+{
+	return strncmp(spec, "tcp:", 4) == 0;
+}
+
+enum mp_conf_listen_tls mp_conf_listen_tls(const struct mp_conf *c, size_t i)
+{
+	switch (mp_conf_tls_mode(c)) {
+	case MP_CONF_TLS_AUTO:  /* not returned by mp_conf_tls_mode */
+	case MP_CONF_TLS_OFF:
+		return MP_CONF_LISTEN_PLAIN;
+	case MP_CONF_TLS_REQUIRE:
+		return MP_CONF_LISTEN_TLS_REQUIRED;
+	case MP_CONF_TLS_ON:
+		break;
+	}
+	/* A Unix socket is protected by its file mode; TCP by TLS, unless a test asked otherwise. */
+	if (is_tcp(c->nbd.listen[i]) && !c->nbd.insecure)
+		return MP_CONF_LISTEN_TLS_REQUIRED;
+	return MP_CONF_LISTEN_TLS_OPTIONAL;
+}
+
+int cfg_check_nbd(const struct mp_conf *c, int *line, char *why, size_t n)
+{
+	const struct mp_conf_nbd *b = &c->nbd;
+	enum mp_conf_tls mode = mp_conf_tls_mode(c);
+
+	*line = 0;
+	if (b->tls_cert[0] && !b->tls_key[0]) {
+		*line = b->cert_line;
+		return cfg_fail(why, n, "tls_cert is set but tls_key is not: both are needed");
+	}
+	if (b->tls_key[0] && !b->tls_cert[0]) {
+		*line = b->key_line;
+		return cfg_fail(why, n, "tls_key is set but tls_cert is not: both are needed");
+	}
+	if (b->tls_ca[0] && !b->tls_cert[0]) {
+		*line = b->ca_line;
+		return cfg_fail(why, n, "tls_ca (client certificates) needs tls_cert and tls_key");
+	}
+	if (mode != MP_CONF_TLS_OFF && !b->tls_cert[0] && !b->tls_psk_file[0]) {
+		*line = b->tls_line;
+		return cfg_fail(why, n, "tls = %s needs tls_cert and tls_key, or tls_psk_file",
+				mode == MP_CONF_TLS_REQUIRE ? "require" : "on");
+	}
+	for (size_t i = 0; i < b->n_listen; i++) {
+		char sh[CFG_SHOW_BUF], problem[CFG_WHY_BUF];
+		struct nbd_listen_addr a;
+
+		*line = b->listen_line[i];
+		if (nbd_listen_addr_parse(b->listen[i], &a, problem, sizeof(problem)) < 0)  /* set_listen checked */
+			return cfg_fail(why, n, "listen: '%s': %s", cfg_show(b->listen[i], sh), problem);
+		if (a.kind != NBD_ADDR_TCP)
+			continue;
+		if (b->insecure && !a.loopback) {
+			*line = b->insecure_line ? b->insecure_line : *line;
+			return cfg_fail(why, n, "insecure = yes, but listen '%s' is not a loopback address "
+					"(127.0.0.0/8 or [::1]): plain NBD over a network is refused",
+					cfg_show(b->listen[i], sh));
+		}
+		if (mp_conf_listen_tls(c, i) != MP_CONF_LISTEN_TLS_REQUIRED && !b->insecure)
+			return cfg_fail(why, n, "listen: '%s' needs TLS: set tls_cert and tls_key, or "
+					"tls_psk_file (plain TCP only with insecure = yes, on a loopback "
+					"address)", cfg_show(b->listen[i], sh));
+	}
+	*line = 0;
+	return 0;
+}
+
+bool mp_conf_nbd_same(const struct mp_conf *a, const struct mp_conf *b)
+{
+	const struct mp_conf_nbd *x = &a->nbd, *y = &b->nbd;
+
+	if (x->n_listen != y->n_listen || mp_conf_tls_mode(a) != mp_conf_tls_mode(b) ||
+	    x->insecure != y->insecure || strcmp(x->tls_cert, y->tls_cert) != 0 ||
+	    strcmp(x->tls_key, y->tls_key) != 0 || strcmp(x->tls_ca, y->tls_ca) != 0 ||
+	    strcmp(x->tls_psk_file, y->tls_psk_file) != 0)
+		return false;
+	for (size_t i = 0; i < x->n_listen; i++)
+		if (strcmp(x->listen[i], y->listen[i]) != 0)
+			return false;
+	return true;
+}
+
+void mp_conf_print_nbd(FILE *f, const struct mp_conf *c)
+{
+	static const char *const what[] = {
+		[MP_CONF_LISTEN_PLAIN] = "no TLS",
+		[MP_CONF_LISTEN_TLS_OPTIONAL] = "TLS optional",
+		[MP_CONF_LISTEN_TLS_REQUIRED] = "TLS required",
+	};
+	static const char *const modes[] = {
+		[MP_CONF_TLS_AUTO] = "auto", [MP_CONF_TLS_OFF] = "off", [MP_CONF_TLS_ON] = "on",
+		[MP_CONF_TLS_REQUIRE] = "require",
+	};
+	const struct mp_conf_nbd *b = &c->nbd;
+
+	/* Paths only: key material stays in its files. */
+	fprintf(f, "\n[nbd]\n");
+	for (size_t i = 0; i < b->n_listen; i++)
+		fprintf(f, "listen = %s  # %s\n", b->listen[i], what[mp_conf_listen_tls(c, i)]);
+	fprintf(f, "tls = %s%s\n", modes[mp_conf_tls_mode(c)], b->tls == MP_CONF_TLS_AUTO ? "  # default" : "");
+	if (b->tls_cert[0])
+		fprintf(f, "tls_cert = %s\n", b->tls_cert);
+	if (b->tls_key[0])
+		fprintf(f, "tls_key = %s\n", b->tls_key);
+	if (b->tls_ca[0])
+		fprintf(f, "tls_ca = %s  # client certificates required\n", b->tls_ca);
+	if (b->tls_psk_file[0])
+		fprintf(f, "tls_psk_file = %s\n", b->tls_psk_file);
+	fprintf(f, "insecure = %s\n", b->insecure ? "yes" : "no");
+}
