@@ -62,6 +62,11 @@ struct mp_conf_nbd {
 	char tls_ca[MP_CONF_PATH_MAX];      /* PEM CAs: clients must show a certificate they signed */
 	char tls_psk_file[MP_CONF_PATH_MAX]; /* identity:hexkey lines (mode 0600) */
 	bool insecure;                      /* TCP without required TLS, loopback only; default no */
+	/* Limits (transport/nbd/nbd_server.h, struct nbd_limits). */
+	uint32_t max_clients;               /* connections at once; 1-65536, default 256 */
+	uint32_t max_inflight;              /* requests in flight per connection; 1-4096, default 256 */
+	uint32_t max_inflight_mib;          /* payload buffers per connection, MiB; 1-4096, default 128 */
+	uint32_t max_request_kib;           /* largest READ/WRITE, KiB; 4-32768, default 32768 */
 	int tls_line, cert_line, key_line, ca_line, psk_line, insecure_line;
 };
 

@@ -19,6 +19,34 @@ void cfg_nbd_init(struct mp_conf *c)
 	b->n_listen = 1;
 	b->listen_replace = true;
 	b->tls = MP_CONF_TLS_AUTO;
+	b->max_clients = 256;
+	b->max_inflight = 256;
+	b->max_inflight_mib = 128;
+	b->max_request_kib = 32768;
+}
+
+int cfg_set_max_clients(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key, const char *v,
+			char *why, size_t n)
+{
+	return cfg_set_number(key, v, 1, 65536, &c->nbd.max_clients, why, n);
+}
+
+int cfg_set_max_inflight(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key, const char *v,
+			 char *why, size_t n)
+{
+	return cfg_set_number(key, v, 1, 4096, &c->nbd.max_inflight, why, n);
+}
+
+int cfg_set_max_inflight_mib(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key,
+			     const char *v, char *why, size_t n)
+{
+	return cfg_set_number(key, v, 1, 4096, &c->nbd.max_inflight_mib, why, n);
+}
+
+int cfg_set_max_request_kib(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key,
+			    const char *v, char *why, size_t n)
+{
+	return cfg_set_number(key, v, 4, 32768, &c->nbd.max_request_kib, why, n);
 }
 
 void cfg_nbd_override_listen(struct mp_conf *c)
@@ -252,4 +280,6 @@ void mp_conf_print_nbd(FILE *f, const struct mp_conf *c)
 	if (b->tls_psk_file[0])
 		fprintf(f, "tls_psk_file = %s\n", b->tls_psk_file);
 	fprintf(f, "insecure = %s\n", b->insecure ? "yes" : "no");
+	fprintf(f, "max_clients = %u\nmax_inflight = %u\nmax_inflight_mib = %u\nmax_request_kib = %u\n",
+		b->max_clients, b->max_inflight, b->max_inflight_mib, b->max_request_kib);
 }

@@ -602,6 +602,7 @@ static int daemon_reload(struct daemon *d, char *msg, size_t len)
 		mp_warn("reload: [nbd] listen and TLS settings change only with a restart");
 	if (strcmp(nc.control, d->conf.control) != 0)
 		mp_warn("reload: control changes only with a restart");
+	mp_nbd_apply_limits(d->nbd, &nc); /* limits apply to new connections and requests at once */
 	if (nc.log_level != d->conf.log_level)
 		mp_log_set_level((enum mp_log_level)nc.log_level);
 	unsigned added = 0, removed = 0, changed = 0, kept = 0, failed = 0;
@@ -949,6 +950,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	nbd_server_set_tls(d.nbd, tls);
+	mp_nbd_apply_limits(d.nbd, &d.conf);
 	/* Link monitor first, so paths on a NIC that is already down start out failed. */
 	d.linkmon = mp_linkmon_new(d.loop, link_changed, &d);
 	if (!d.linkmon)

@@ -36,6 +36,17 @@ int mp_nbd_listen_all(struct nbd_server *srv, const struct mp_conf *c, char *err
 	return 0;
 }
 
+void mp_nbd_apply_limits(struct nbd_server *srv, const struct mp_conf *c)
+{
+	const struct nbd_limits lim = {
+		.max_clients = c->nbd.max_clients,
+		.max_inflight = c->nbd.max_inflight,
+		.max_inflight_bytes = (uint64_t)c->nbd.max_inflight_mib << 20,
+		.max_request = c->nbd.max_request_kib << 10,
+	};
+	nbd_server_set_limits(srv, &lim);
+}
+
 void mp_nbd_listen_summary(const struct mp_conf *c, char *buf, size_t n)
 {
 	size_t used = 0;

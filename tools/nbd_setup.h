@@ -15,6 +15,8 @@
 int mp_nbd_tls_load(const struct mp_conf *c, struct nbd_tls_creds **out, char *err, size_t errlen);
 
 /* Listen on every [nbd] listen address with its TLS policy. Returns 0, or -1 with err. */
+/* The [nbd] limits (max_clients, max_inflight, ...) onto the server. */
+void mp_nbd_apply_limits(struct nbd_server *srv, const struct mp_conf *c);
 int mp_nbd_listen_all(struct nbd_server *srv, const struct mp_conf *c, char *err, size_t errlen);
 
 /* "unix:/run/x.sock, tcp:127.0.0.1:10809" for a log line. */

@@ -108,7 +108,7 @@ print("ready", flush=True)
 sys.stdin.read()
 '
 hold_clients() {   # N MODE: start a holder, wait until it is connected; sets HOLD_PID
-    coproc HOLD { ini_exec /usr/bin/python3 -c "$CLIENTS_PY" "$DAEMON_CTL" "$1" "$2"; }
+    coproc HOLD { exec ip netns exec "$INI_NS" /usr/bin/python3 -c "$CLIENTS_PY" "$DAEMON_CTL" "$1" "$2"; }
     HOLD_PID=$HOLD_PID
     fixture_trap_add "kill $HOLD_PID 2>/dev/null || true"
     local line; read -r -t 10 line <&"${HOLD[0]}" || die "client holder did not connect"

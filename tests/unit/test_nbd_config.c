@@ -197,7 +197,8 @@ Test(nbd_config, print_shows_paths_and_policies)
 			 "tls_key = /k.pem\n"
 			 "tls_ca = /ca.pem  # client certificates required\n"
 			 "tls_psk_file = /keys.psk\n"
-			 "insecure = no\n");
+			 "insecure = no\n"
+			 "max_clients = 256\nmax_inflight = 256\nmax_inflight_mib = 128\nmax_request_kib = 32768\n");
 	/* What was printed reads back as the same section. */
 	struct mp_conf again;
 	char full[2048];

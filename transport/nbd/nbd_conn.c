@@ -130,7 +130,10 @@ static void conn_hs_timeout_cb(struct ev_loop *loop MP_UNUSED, ev_timer *w, int 
 
 static bool can_take_request(const struct nbd_conn *c)
 {
-	return c->inflight < NBD_SERVER_MAX_INFLIGHT && c->inflight_bytes < NBD_SERVER_MAX_INFLIGHT_BYTES;
+	/* An orphaned connection (server gone) reads nothing more anyway. */
+	unsigned max_n = c->srv ? c->srv->lim.max_inflight : NBD_SERVER_MAX_INFLIGHT;
+	uint64_t max_b = c->srv ? c->srv->lim.max_inflight_bytes : NBD_SERVER_MAX_INFLIGHT_BYTES;
+	return c->inflight < max_n && c->inflight_bytes < max_b;
 }
 
 static bool wants_input(const struct nbd_conn *c)

@@ -77,6 +77,14 @@ static uint32_t export_view_get(struct nbd_conn *c, const char *name, size_t len
 		f |= NBD_FLAG_SEND_DF;
 	v->lim.size = info->num_blocks * info->block_size;
 	v->lim.min_block = v->bs.min;
+	if (c->srv && c->srv->lim.max_request < v->bs.max) {
+		/* The configured ceiling, kept a multiple of the minimum block size, is also the
+		 * maximum block size the client is told (NBD_INFO_BLOCK_SIZE). */
+		uint32_t m = c->srv->lim.max_request - c->srv->lim.max_request % v->bs.min;
+		v->bs.max = m >= v->bs.min ? m : v->bs.min;
+		if (v->bs.pref > v->bs.max)
+			v->bs.pref = v->bs.max;
+	}
 	v->lim.max_payload = v->bs.max;
 	v->lim.tflags = f;
 	v->lim.structured = c->structured;

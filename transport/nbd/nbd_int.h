@@ -18,7 +18,6 @@
 #define NBD_DIRECT_READ_MIN (16u * 1024u)  /* payload rest this big is read straight into place */
 #define NBD_MAX_OPT_SKIP    (1024u * 1024u) /* oversized option data we discard; longer: disconnect */
 #define NBD_READS_PER_WAKEUP 16u           /* fairness: socket reads per readiness callback */
-#define NBD_SERVER_MAX_CLIENTS 1024u
 
 struct nbd_export {
 	struct nbd_export *next;
@@ -79,6 +78,7 @@ struct nbd_server {
 	unsigned n_conns;
 	uint64_t next_conn_id;
 	struct nbd_tls_creds *tls;        /* NULL: no TLS credentials (STARTTLS refused) */
+	struct nbd_limits lim;            /* every field set (defaults filled in) */
 };
 
 /* Input states of a connection. */

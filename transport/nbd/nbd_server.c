@@ -16,12 +16,21 @@
 
 #define ACCEPT_BACKOFF_S 1.0
 
+void nbd_server_set_limits(struct nbd_server *srv, const struct nbd_limits *lim)
+{
+	srv->lim.max_clients = lim->max_clients ? lim->max_clients : NBD_SERVER_MAX_CLIENTS_DEFAULT;
+	srv->lim.max_inflight = lim->max_inflight ? lim->max_inflight : NBD_SERVER_MAX_INFLIGHT;
+	srv->lim.max_inflight_bytes = lim->max_inflight_bytes ? lim->max_inflight_bytes : NBD_SERVER_MAX_INFLIGHT_BYTES;
+	srv->lim.max_request = lim->max_request && lim->max_request < NBD_MAX_PAYLOAD ? lim->max_request : NBD_MAX_PAYLOAD;
+}
+
 struct nbd_server *nbd_server_new(struct ev_loop *loop)
 {
 	struct nbd_server *srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return NULL;
 	srv->loop = loop;
+	nbd_server_set_limits(srv, &(struct nbd_limits){ 0 });
 	return srv;
 }
 
@@ -139,7 +148,7 @@ static void listener_accept_cb(struct ev_loop *loop, ev_io *w, int revents MP_UN
 			ev_timer_start(loop, &l->backoff);
 			return;
 		}
-		if (srv->n_conns >= NBD_SERVER_MAX_CLIENTS) {
+		if (srv->n_conns >= srv->lim.max_clients) {
 			mp_warn("nbd: %u clients connected, refusing another", srv->n_conns);
 			close(fd);
 			continue;

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <ev.h>
 #include "transport/nbd/nbd_tls.h"
 
@@ -50,6 +51,30 @@ struct nbd_server;
 
 #define NBD_SERVER_MAX_INFLIGHT       256u
 #define NBD_SERVER_MAX_INFLIGHT_BYTES (128u * 1024u * 1024u)
+#define NBD_SERVER_MAX_CLIENTS_DEFAULT 256u
+
+/*
+ * Resource limits (nbd_server_set_limits; 0 in a field keeps its default):
+ *   max_clients         connections at once, handshake included; one more is closed at accept
+ *                       (default NBD_SERVER_MAX_CLIENTS_DEFAULT)
+ *   max_inflight        requests per connection between header and reply (default
+ *                       NBD_SERVER_MAX_INFLIGHT); at the limit the server stops reading that
+ *                       client until replies drain
+ *   max_inflight_bytes  payload buffers per connection, the same way (NBD_SERVER_MAX_INFLIGHT_BYTES)
+ *   max_request         largest READ/WRITE length offered as the export's maximum block size
+ *                       and accepted (default and ceiling NBD_MAX_PAYLOAD, 32 MiB); a longer
+ *                       READ gets an error, a longer WRITE closes the connection (its payload
+ *                       cannot be skipped safely)
+ * Memory per connection is thus bounded by max_inflight_bytes plus fixed buffers, and by
+ * max_clients for the server; a client that never reads its replies stops being read.
+ */
+struct nbd_limits {
+	unsigned max_clients;
+	unsigned max_inflight;
+	uint64_t max_inflight_bytes;
+	uint32_t max_request;
+};
+void nbd_server_set_limits(struct nbd_server *srv, const struct nbd_limits *lim);
 /* A client must finish the handshake within this many seconds. */
 #define NBD_SERVER_HANDSHAKE_TIMEOUT  30.0
 
