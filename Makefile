@@ -125,7 +125,7 @@ bench-tls: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) tests/bench/tls.sh
 
-## bench-guest: QEMU guest boot time from the multipath disk vs a local file, 3 runs each (root, ~2 min)
+## bench-guest: QEMU guest boot time from the multipath disk vs a local file and qemu-nbd, 3 runs each (root, ~3 min)
 .PHONY: bench-guest
 bench-guest: deps
 	@$(MAKE) --no-print-directory all

@@ -37,7 +37,11 @@ Try it (in another shell, as root; the socket is a plain Unix socket):
   qemu-img convert -n -f raw -O raw image.raw '$URI'   # copy a raw image onto the disk
   nbdcopy '$URI' disk-copy.raw                          # copy the disk out
   fio --name=t --ioengine=nbd --uri='$URI' --rw=randread --bs=4k --iodepth=16 --runtime=10 --time_based
-  qemu-system-x86_64 ... -drive file=$URI,format=raw,if=virtio,cache=none
+Boot a QEMU guest from the disk (a small Debian-kernel guest image; it writes and verifies
+files on the disk, prints PASS or FAIL on this console, and powers off):
+  $PWD/tests/targets/guest/build.sh && qemu-img convert -n -f raw -O raw $PWD/build/guest-cache/guest.img '$URI'
+  qemu-system-x86_64 -nodefaults -machine q35 -accel tcg -m 256 -display none -serial stdio -no-reboot \\
+      -drive 'file=$URI,format=raw,if=virtio,cache=none'
 Fault injection (path 1 down / up):
   ip -n $INI_NS link set veth1 down
   ip -n $INI_NS link set veth1 up

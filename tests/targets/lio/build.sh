@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds the LIO test target's guest: Debian's own kernel (downloaded with apt-get download,
-# unpacked with dpkg -x, never installed on the host) and an initramfs holding the host's
-# static busybox, the kernel modules LIO needs, /init (init.sh) and its helpers (lio.fns).
+# unpacked with dpkg-deb, never installed on the host; see tests/targets/kernel.sh) and an
+# initramfs holding the host's static busybox, the kernel modules LIO needs, /init (init.sh)
+# and its helpers (lio.fns).
 #
 # Usage: tests/targets/lio/build.sh [-q]      (run from anywhere; needs root only for apt)
 # Output (LIO_CACHE, default build/lio-cache, git-ignored):
 #   vmlinuz, vmlinux (PVH entry, boots much faster under TCG), initramfs.cpio.gz, kernel.stamp (package=version), initramfs.stamp (input hash)
+#   (kernel.deb, the package itself, is kept there too: tests/targets/guest/build.sh reuses it)
 # Idempotent: the kernel is fetched again only when linux-image-amd64 names another package
 # or version (or the cache is incomplete); the initramfs is rebuilt only when an input changed.
 # Offline (no apt lists) an existing cache is reused as it is.
@@ -33,60 +35,22 @@ command -v gzip >/dev/null || fail "gzip not found: install package gzip"
 mkdir -p "$CACHE"
 
 # ---------------------------------------------------------------- kernel
-want=""
-if command -v apt-cache >/dev/null; then
-    # one apt-cache call (each takes ~1 s): "Depends: linux-image-6.1.0-N-amd64 (= VERSION)"
-    dep=$(apt-cache show --no-all-versions linux-image-amd64 2>/dev/null |
-          sed -n 's/^Depends: .*\(linux-image-[0-9][^ ,]*-amd64\) (= \([^)]*\)).*/\1=\2/p' | head -n 1)
-    if [[ -n $dep ]]; then
-        want=$dep
-    else
-        pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-              awk '/Depends: linux-image-[0-9].*-amd64$/ {print $2; exit}')
-        if [[ -n $pkg ]]; then
-            ver=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2; exit}')
-            [[ -n $ver && $ver != "(none)" ]] && want="$pkg=$ver"
-        fi
-    fi
-fi
-have=$(cat "$CACHE/kernel.stamp" 2>/dev/null || true)
-if [[ -z $want ]]; then
-    [[ -n $have && -s $CACHE/vmlinuz && -d $CACHE/modules ]] ||
-        fail "cannot resolve linux-image-amd64 (run: apt-get update) and no cached kernel in $CACHE"
-    say "apt lists unavailable: reusing cached $have"
-    want=$have
-fi
-if [[ $have != "$want" || ! -s $CACHE/vmlinuz || ! -d $CACHE/modules ]]; then
-    pkg=${want%%=*}
-    say "fetching $want"
-    tmp=$(mktemp -d "$CACHE/fetch.XXXXXX")
-    trap 'rm -rf "$tmp"' EXIT
-    # apt-get download as root writes as _apt when it can; let it write into tmp
-    chmod 755 "$tmp"
-    (cd "$tmp" && apt-get download -q "$want" >/dev/null 2>"$tmp/apt.err") ||
-        { cat "$tmp/apt.err" >&2; fail "apt-get download $want failed (apt-get update?)"; }
-    deb=$(ls "$tmp"/*.deb)
-    dpkg -x "$deb" "$tmp/x"
-    kver=${pkg#linux-image-}
-    [[ -s $tmp/x/boot/vmlinuz-$kver ]] || fail "no boot/vmlinuz-$kver in $deb"
-    rm -rf "$CACHE/modules" "$CACHE/vmlinuz" "$CACHE/kernel.stamp"
-    mkdir -p "$CACHE/modules"
-    for m in "${MODULES[@]}"; do
-        f=$(find "$tmp/x/lib/modules/$kver" -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" | head -n 1)
-        [[ -n $f ]] || fail "module $m not found in $pkg"
-        case $f in
-            *.xz) xz -dc "$f" >"$CACHE/modules/$m.ko" ;;
-            *.zst) zstd -qdc "$f" >"$CACHE/modules/$m.ko" ;;
-            *) cp "$f" "$CACHE/modules/$m.ko" ;;
-        esac
-    done
-    printf '%s\n' "${MODULES[@]}" >"$CACHE/modules/order"
-    printf '%s\n' "$kver" >"$CACHE/modules/kver"
-    cp "$tmp/x/boot/vmlinuz-$kver" "$CACHE/vmlinuz"
-    rm -f "$CACHE/vmlinux"
-    rm -rf "$tmp"; trap - EXIT
-    printf '%s\n' "$want" >"$CACHE/kernel.stamp"
-    rm -f "$CACHE/initramfs.stamp"
+# Fetching and unpacking Debian's kernel package is shared with the other guests (kernel.sh).
+. "$HERE/../kernel.sh"
+kernel_fetch "$CACHE"
+kver=$(kernel_version "$CACHE")
+mods_ok=1
+[[ $(cat "$CACHE/modules/kver" 2>/dev/null || true) == "$kver" ]] || mods_ok=0
+for m in "${MODULES[@]}"; do [[ -s $CACHE/modules/$m.ko ]] || mods_ok=0; done
+if (( KERNEL_FETCHED || ! mods_ok )); then
+    say "extracting ${#MODULES[@]} modules of $kver"
+    rm -rf "$CACHE/modules"
+    rm -rf "$CACHE/modules.tmp"
+    kernel_modules "$CACHE" "$CACHE/modules.tmp" "${MODULES[@]}"
+    printf '%s\n' "${MODULES[@]}" >"$CACHE/modules.tmp/order"
+    printf '%s\n' "$kver" >"$CACHE/modules.tmp/kver"
+    mv "$CACHE/modules.tmp" "$CACHE/modules"
+    rm -f "$CACHE/vmlinux" "$CACHE/initramfs.stamp"
 fi
 
 # ---------------------------------------------------------------- PVH kernel
