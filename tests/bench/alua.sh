@@ -65,13 +65,7 @@ lio_cmd "trans_delay 0 pgA 0 && trans_delay 0 pgB 0 && alua_state 0 pgA 0 && alu
     die "guest: cannot set the initial ALUA states"
 SOCK="$FIX_DIR/nbd.sock"
 CONF="$FIX_DIR/mpiscsi.conf"
-{
-    printf '[global]\ninitiator_name = iqn.2026-11.org.mpiscsi.test:ini-%s\n' "$LIO_SUF"
-    printf '[nbd]\nlisten = unix:%s\n' "$SOCK"
-    printf '[disk disk0]\ntarget = %s\nlun = 0\n' "$LIO_IQN"
-    printf 'portal = 198.18.1.2:3260\nportal = 198.18.2.2:3260\n'
-    printf 'alua = auto\nalua_explicit = yes\nalua_refresh = 5\nno_path_retry = 20\n'
-} >"$CONF"
+lio_alua_conf "$CONF" "$SOCK"
 out=$("$BUILD/bin/mpiscsid" --check-config -c "$CONF" 2>&1) || { printf '%s\n' "$out" >&2; die "config refused: $CONF"; }
 DAEMON_ARGS=(-c "$CONF")
 start_daemon "$SOCK"

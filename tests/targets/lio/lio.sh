@@ -26,6 +26,8 @@
 #      (TGT_NICS/TGT_NPORTALS = K, TGT_CROSS = 0: tgt_nic_down/up K and faults.sh's NIC faults work;
 #       faults.sh's iptables/nftables faults on the target side do not see bridged traffic.)
 #   lio_url K [LUN]             iscsi://198.18.K.2:3260/$LIO_IQN/LUN (LUN default 0)
+#   lio_alua_conf FILE SOCK [EXTRA]   mpiscsid config: disk0 = LUN 0 over both portals, ALUA on
+#                               (alua_explicit, alua_refresh = 5, no_path_retry = 20), checked
 #   lio_cmd CMD...              run CMD (words joined by spaces) with sh in the guest, functions of
 #                               tests/targets/lio/lio.fns available; prints its stdout+stderr and
 #                               returns its exit status (124: no answer within LIO_CMD_TIMEOUT s,
@@ -54,6 +56,20 @@
 LIO_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 lio_url() { printf 'iscsi://198.18.%s.2:3260/%s/%s\n' "$1" "$LIO_IQN" "${2:-0}"; }
+
+# lio_alua_conf FILE SOCK [EXTRA_DISK_LINES]: a daemon config for disk0 = LUN 0 over the two
+# portals with ALUA on (alua_explicit, alua_refresh = 5, no_path_retry = 20); checked.
+lio_alua_conf() {
+    {
+        printf '[global]\ninitiator_name = iqn.2026-11.org.mpiscsi.test:ini-%s\n' "$LIO_SUF"
+        printf '[nbd]\nlisten = unix:%s\n' "$2"
+        printf '[disk disk0]\ntarget = %s\nlun = 0\n' "$LIO_IQN"
+        printf 'portal = 198.18.1.2:3260\nportal = 198.18.2.2:3260\n'
+        printf 'alua = auto\nalua_explicit = yes\nalua_refresh = 5\nno_path_retry = 20\n'
+        [[ -z ${3:-} ]] || printf '%s\n' "$3"
+    } >"$1"
+    "$BUILD/bin/mpiscsid" --check-config -c "$1" >/dev/null || die "config refused: $1"
+}
 
 _lio_group() {
     case $1 in
