@@ -418,10 +418,9 @@ static void destroy_context(struct mp_iscsi_path *p)
 	if (p->ctx) {
 		struct iscsi_context *ctx = p->ctx;
 		p->ctx = NULL;
-		/* libiscsi closes the socket first (abortively, see set_abortive_close), then
-		 * completes queued commands CANCELLED; our callback completes them. */
-		if (!p->o.plain_close)
-			set_abortive_close(ctx);
+		/* libiscsi closes the socket first (abortively: SO_LINGER 0 was set when it was
+		 * created, see start_connect), then completes queued commands CANCELLED; our
+		 * callback completes them. */
 		iscsi_destroy_context(ctx);
 	}
 	/* Anything libiscsi did not call back for is completed CANCELLED now: exactly once either way. */

@@ -182,7 +182,6 @@ static void apply_rtpg(struct mp_lu *lu, const struct mp_rtpg *r, struct mp_path
 {
 	struct mp_alua *a = &lu->alua;
 	bool was_usable = mp_lu_any_usable(lu);
-	a->implicit_trans_s = r->implicit_trans_s;
 	for (size_t i = 0; i < r->n_groups; i++) {
 		const struct mp_tpg_desc *d = &r->g[i];
 		struct mp_alua_grp *g = grp_find(a, d->id);
@@ -201,7 +200,6 @@ static void apply_rtpg(struct mp_lu *lu, const struct mp_rtpg *r, struct mp_path
 			set_grp_state(lu, g, d->state, d->pref, "reported");
 		}
 		g->supported = d->supported;
-		g->seen = true;
 	}
 	/* The port the answer came through is not offline. */
 	if (via && via->alua_port_offline) {
@@ -214,7 +212,6 @@ static void apply_rtpg(struct mp_lu *lu, const struct mp_rtpg *r, struct mp_path
 			mp_warn("disk %s: path %" PRIu32 " %s is in target port group %" PRIu16 ", which RTPG does not list",
 				lu->name, p->id, p->name, p->tpg);
 		}
-	a->have_table = true;
 	apply_prios(lu);
 	reevaluate(lu, was_usable, "ALUA state change");
 	maybe_activate(lu);
@@ -255,7 +252,6 @@ static void rtpg_done(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *res)
 		/* A truncated answer (more groups than the buffer holds) still carries whole descriptors
 		 * for the first groups: those are used; the rest stay as they were. */
 		if (mp_rtpg_parse(c->buf, got, &r) == 0 && r.n_groups > 0) {
-			a->extended_ok = r.extended;
 			a->failures = 0;
 			apply_rtpg(lu, &r, via);
 		} else {
@@ -310,7 +306,6 @@ static bool submit_rtpg(struct mp_lu *lu, struct mp_path *p)
 	c->cmd.done = rtpg_done;
 	c->path = p;
 	c->busy = true;
-	lu->alua.last_rtpg_ms = mp_clock_now(&lu->clock);
 	if (p->ops->submit(p, &c->cmd) == 0)
 		return true;
 	c->busy = false;

@@ -36,7 +36,6 @@ struct mp_alua_grp {
 	uint16_t id;
 	uint8_t state;                /* enum mp_alua_state */
 	bool pref;
-	bool seen;                    /* listed by the last RTPG answer */
 	uint8_t supported;            /* MP_TPG_SUP_* */
 	uint64_t since_ms;            /* when state last changed */
 };
@@ -56,18 +55,15 @@ struct mp_alua {
 	bool enabled;                 /* the target has ALUA (TPGS != 0) and alua is not off */
 	bool explicit_sup;            /* TPGS says STPG is supported */
 	bool no_extended;             /* ask RTPG without the extended header */
-	bool extended_ok;             /* the last answer had it */
-	bool have_table;
 	bool refresh_wanted;          /* another RTPG once the one in flight is back */
 	size_t n;
 	struct mp_alua_grp g[MP_RTPG_MAX_GROUPS];
-	uint8_t implicit_trans_s;
 	uint32_t failures;            /* RTPG failures in a row */
 	struct mp_alua_cmd rtpg, stpg;
 	struct mp_timer *timer;
 	bool timer_armed;
 	uint64_t timer_due_ms;
-	uint64_t last_rtpg_ms, last_stpg_ms;
+	uint64_t last_stpg_ms;
 };
 
 struct mp_lu {

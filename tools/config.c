@@ -291,24 +291,6 @@ TIME_SETTER(marginal_hold, 1000, 3600000, false, true)
 TIME_SETTER(alua_refresh, 1000, 3600000, true, true)
 #undef TIME_SETTER
 
-/* yes/no keys: "yes", "no" (also true/false, on/off, 1/0). */
-static int cfg_set_bool(const char *key, const char *v, bool *out, char *why, size_t n)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
-	char sh[CFG_SHOW_BUF];
-	for (size_t i = 0; i < MP_ARRAY_SIZE(yes); i++) {
-		if (strcmp(v, yes[i]) == 0) {
-			*out = true;
-			return 0;
-		}
-		if (strcmp(v, no[i]) == 0) {
-			*out = false;
-			return 0;
-		}
-	}
-	return cfg_fail(why, n, "%s: '%s' is not 'yes' or 'no'", key, cfg_show(v, sh));
-}
-
 static int set_alua(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const char *key, const char *v,
 		    char *why, size_t n)
 {

@@ -130,16 +130,7 @@ PATH_SETTER(tls_psk_file, tls_psk_file)
 int cfg_set_insecure(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key, const char *v,
 		     char *why, size_t n)
 {
-	static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
-	char sh[CFG_SHOW_BUF];
-
-	for (size_t i = 0; i < MP_ARRAY_SIZE(yes); i++) {
-		if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
-			c->nbd.insecure = strcmp(v, yes[i]) == 0;
-			return 0;
-		}
-	}
-	return cfg_fail(why, n, "%s: '%s' is not 'yes' or 'no'", key, cfg_show(v, sh));
+	return cfg_set_bool(key, v, &c->nbd.insecure, why, n);
 }
 
 void cfg_nbd_note_line(struct mp_conf *c, const char *key, int line)

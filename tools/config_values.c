@@ -278,6 +278,19 @@ static const char *time_str(uint32_t ms, char *buf, size_t n)
 	return buf;
 }
 
+int cfg_set_bool(const char *key, const char *v, bool *out, char *why, size_t n)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
+	char sh[CFG_SHOW_BUF];
+	for (size_t i = 0; i < MP_ARRAY_SIZE(yes); i++) {
+		if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
+			*out = strcmp(v, yes[i]) == 0;
+			return 0;
+		}
+	}
+	return cfg_fail(why, n, "%s: '%s' is not 'yes' or 'no'", key, cfg_show(v, sh));
+}
+
 int cfg_set_time(const char *key, const char *v, uint32_t min_ms, uint32_t max_ms, bool zero_ok,
 		 bool whole_s, uint32_t *out_ms, char *why, size_t n)
 {

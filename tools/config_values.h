@@ -33,6 +33,8 @@ int cfg_set_number(const char *key, const char *v, uint32_t min, uint32_t max, u
  * A time in milliseconds: N or N.NNN (seconds, at most 3 decimals), Ns, N.NNNs or Nms.
  * zero_ok also allows 0 below min; whole_s refuses values that are not whole seconds.
  */
+/* yes/no keys: "yes" or "no" (also true/false, on/off, 1/0). */
+int cfg_set_bool(const char *key, const char *v, bool *out, char *why, size_t n);
 int cfg_set_time(const char *key, const char *v, uint32_t min_ms, uint32_t max_ms, bool zero_ok,
 		 bool whole_s, uint32_t *out_ms, char *why, size_t n);
 

@@ -50,11 +50,6 @@ struct mp_ctl {
 typedef int ctl_handler_fn(struct mp_ctl *ctl, const struct mp_ctl_request *req, json_object **data,
 			   struct mp_ctl_error *err);
 
-static bool path_usable(const struct mp_path *p)
-{
-	return mp_lu_path_usable(p);
-}
-
 static json_object *str_or_null(const char *s)
 {
 	return s ? json_object_new_string(s) : NULL;
@@ -151,7 +146,7 @@ static json_object *disk_json(const struct mp_ctl *ctl, size_t i)
 	unsigned n = 0, usable = 0;
 	for (const struct mp_path *p = lu ? mp_lu_first_path(lu) : NULL; p; p = p->lu_next) {
 		n++;
-		usable += path_usable(p);
+		usable += mp_lu_path_usable(p);
 	}
 	json_object_object_add(o, "paths_total", json_object_new_int64(n));
 	json_object_object_add(o, "paths_usable", json_object_new_int64(usable));
@@ -182,7 +177,7 @@ static json_object *groups_json(struct mp_lu *lu)
 		for (const struct mp_path *p = mp_lu_first_path(lu); p; p = p->lu_next) {
 			if (p->prio != best)
 				continue;
-			any_usable |= path_usable(p);
+			any_usable |= mp_lu_path_usable(p);
 			json_object_array_add(paths, path_json(p));
 		}
 		const char *status = best == active ? "active" : any_usable ? "enabled" : "disabled";
