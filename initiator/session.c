@@ -98,6 +98,7 @@ struct mp_iscsi_session {
 	ev_tstamp auth_failed_at;
 	uint32_t logins;
 	char chap_user[256];     /* for tools; "" without CHAP */
+	char label[128];         /* "disk NAME", for login error lines */
 	/* LU paths on this session. */
 	struct mp_iscsi_path **paths;
 	size_t n_paths;
@@ -127,6 +128,11 @@ const char *mp_iscsi_session_portal(const struct mp_iscsi_session *s) { return s
 const char *mp_iscsi_session_bound_iface(const struct mp_iscsi_session *s) { return s->iface; }
 const char *mp_iscsi_session_name(const struct mp_iscsi_session *s) { return s->name; }
 const char *mp_iscsi_session_iface(const struct mp_iscsi_session *s) { return s->egress[0] ? s->egress : s->iface; }
+void mp_iscsi_session_set_label(struct mp_iscsi_session *s, const char *label)
+{
+	snprintf(s->label, sizeof(s->label), "%s", label);
+}
+
 size_t mp_iscsi_session_n_paths(const struct mp_iscsi_session *s) { return s->n_paths; }
 bool mp_iscsi_session_ready(const struct mp_iscsi_session *s)
 {
@@ -715,7 +721,7 @@ static void schedule_teardown(struct mp_iscsi_session *s, const char *reason)
  */
 static void auth_failed(struct mp_iscsi_session *s, const char *what, const char *hint, const char *detail)
 {
-	mp_err("session %u: target %s, portal %s%s%s: %s (%s): %s; next login in %.0f s", s->o.id, s->target,
+	mp_err("%s: target %s, portal %s%s%s: %s (%s): %s; next login in %.0f s", s->label, s->target,
 	       s->portal, s->iface[0] ? " via " : "", s->iface, what, hint, detail, MP_ISCSI_AUTH_RETRY_S);
 	s->auth_hold = true;
 	s->auth_failed_at = ev_now(s->loop);
@@ -735,7 +741,7 @@ static void login_cb(struct iscsi_context *ctx, int status, void *command_data M
 			auth_failed(s, mp_iscsi_auth_fail_text(af), "check chap_mutual_user/secret",
 				    iscsi_get_error(ctx));
 		else
-			mp_err("session %u %s: login to %s failed: %s", s->o.id, s->name, s->target,
+			mp_err("%s: session %u %s: login to %s failed: %s", s->label, s->o.id, s->name, s->target,
 			       iscsi_get_error(ctx));
 		schedule_teardown(s, "login failed");
 		return;
@@ -878,6 +884,7 @@ struct mp_iscsi_session *mp_iscsi_session_new(struct ev_loop *loop, const struct
 	else
 		snprintf(s->name, sizeof(s->name), "%s", s->portal);
 	s->backoff_ms = RECONNECT_MIN_MS;
+	snprintf(s->label, sizeof(s->label), "session %u", s->o.id);
 	ev_io_init(&s->io, io_cb, -1, 0);
 	ev_prepare_init(&s->prep, prep_cb);
 	ev_prepare_start(loop, &s->prep);

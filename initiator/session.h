@@ -83,6 +83,8 @@ const char *mp_iscsi_session_bound_iface(const struct mp_iscsi_session *s); /* "
 const char *mp_iscsi_session_name(const struct mp_iscsi_session *s);
 /* The NIC the session is bound to, or the one its last connection went out of; "" if unknown. */
 const char *mp_iscsi_session_iface(const struct mp_iscsi_session *s);
+/* What error lines about the session's login name it by, e.g. "disk data" (default "session N"). */
+void mp_iscsi_session_set_label(struct mp_iscsi_session *s, const char *label);
 /* Number of LU paths on the session. */
 size_t mp_iscsi_session_n_paths(const struct mp_iscsi_session *s);
 /* Logged in and scanned: paths may attach and take I/O. */

@@ -392,26 +392,27 @@ static int model_node_login(void *arg, const char *target, const char *portal, i
 		snprintf(nc->interfaces[0], sizeof(nc->interfaces[0]), "%s", iface);
 		nc->n_interfaces = 1;
 	}
-	/* A session to this (NIC, portal, target) already runs: iscsiadm says "session already present". */
+	/* The target spec that takes the same LUNs: the portal's sessions join it, unless it has
+	 * them already (iscsiadm says "session already present"). */
 	char want[300];
 	portal_string(&nc->portals[0], want, sizeof(want));
-	for (size_t i = 0; i < d->n_sessions; i++) {
-		struct mp_iscsi_session *s = d->sessions[i].s;
-		if (strcmp(mp_iscsi_session_target(s), target) == 0 && strcasecmp(mp_iscsi_session_portal(s), want) == 0 &&
-		    (!iface || strcmp(mp_iscsi_session_bound_iface(s), iface) == 0)) {
-			snprintf(msg, len, "session already present: %s via %s%s%s (session %u)", target, want,
-				 iface ? " on " : "", iface ? iface : "", mp_iscsi_session_id(s));
-			mp_conf_free(&tmp);
-			errno = EEXIST;
-			return -1;
-		}
-	}
-	/* A spec of this target that takes the same LUNs: the portal's sessions join it. */
 	for (size_t i = 0; i < d->n_specs; i++) {
 		struct tspec *sp = d->specs[i];
 		if (strcmp(sp->conf->target, target) != 0 || sp->conf->lun_mode != nc->lun_mode ||
 		    (nc->lun_mode == MP_CONF_LUNS_ONE && sp->conf->lun != nc->lun))
 			continue;
+		for (size_t j = 0; j < sp->n_sess; j++) {
+			struct mp_iscsi_session *s = sp->sess[j];
+			if (strcasecmp(mp_iscsi_session_portal(s), want) == 0 &&
+			    (!iface || strcmp(mp_iscsi_session_bound_iface(s), iface) == 0)) {
+				snprintf(msg, len, "session already present: %s via %s%s%s (session %u, disk %s)", target,
+					 want, iface ? " on " : "", iface ? iface : "", mp_iscsi_session_id(s),
+					 sp->conf->name);
+				mp_conf_free(&tmp);
+				errno = EEXIST;
+				return -1;
+			}
+		}
 		int rc = spec_add_portal(sp, &nc->portals[0], iface);
 		mp_conf_free(&tmp);
 		if (rc < 0) {

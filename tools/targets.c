@@ -581,6 +581,20 @@ static int spec_add_session(struct tspec *sp, const struct mp_conf_portal *pt, c
 	}
 	sp->sess = ns;
 	sp->sess[sp->n_sess++] = s;
+	/* Login errors name the disks (config sections) the session serves. */
+	char label[128] = "";
+	size_t used = 0, users = 0;
+	for (size_t i = 0; i < sp->d->n_specs; i++)
+		if (spec_uses(sp->d->specs[i], s) && used < sizeof(label)) {
+			used += (size_t)snprintf(label + used, sizeof(label) - used, "%s%s", users ? "," : "",
+						 sp->d->specs[i]->conf->name);
+			users++;
+		}
+	if (users) {
+		char full[140];
+		snprintf(full, sizeof(full), "disk%s %s", users > 1 ? "s" : "", label);
+		mp_iscsi_session_set_label(s, full);
+	}
 	/* A session another spec already runs: scan it again so that this spec hears its LUNs. */
 	if (!created)
 		mp_iscsi_session_rescan(s);
