@@ -506,7 +506,8 @@ static int len_key(struct mp_pdu_guard *g, const char *k, const char *v, long lo
 static int digest_key(struct mp_pdu_guard *g, const char *k, const char *v, uint8_t offer, uint8_t *ans)
 {
 	uint8_t m = !strcmp(v, "None") ? 1 : !strcmp(v, "CRC32C") ? 2 : 0;
-	if (!m || !(offer & m))
+	/* A target's own offer (we offered nothing) can only be None: libiscsi would not answer it. */
+	if (!m || !((offer ? offer : 1) & m))
 		return refuse(g, "login answer %s=%.40s: not one of the values we offered", k, v);
 	*ans = m;
 	return 0;
@@ -663,7 +664,8 @@ static int in_header(struct mp_pdu_guard *g)
 	uint32_t lim = recv_dsl(g);
 	if (dsl > lim)
 		return refuse(g, "%s with a %u-byte data segment; we accept at most %u", op_name(op), dsl, lim);
-	if (!g->ffp && op != OP_LOGIN_RSP && op != OP_REJECT)
+	/* During login only Login Responses and Rejects come; answers to other requests fail their tag lookup. */
+	if (!g->ffp && (op == OP_ASYNC || (op == OP_NOP_IN && itt == NO_TAG)))
 		return refuse(g, "%s during login", op_name(op));
 
 	struct task *t;
