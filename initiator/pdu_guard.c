@@ -419,6 +419,16 @@ static int check_status(struct mp_pdu_guard *g, struct task *t, uint8_t status, 
 
 /* ---- login keys ---- */
 
+/* At most n-1 bytes of a target's value for a message, non-printable bytes as '?', so logs stay plain text. */
+static const char *shown(char *dst, size_t n, const char *v)
+{
+	size_t i = 0;
+	for (; v[i] && i + 1 < n; i++)
+		dst[i] = v[i] >= 0x20 && v[i] < 0x7f ? v[i] : '?';
+	dst[i] = '\0';
+	return dst;
+}
+
 /* A decimal number in [lo, hi], as libiscsi reads it (base 10 only); -1 otherwise. */
 static long dec(const char *v, long lo, long hi)
 {
@@ -495,8 +505,9 @@ static int len_key(struct mp_pdu_guard *g, const char *k, const char *v, long lo
 		   uint32_t *ans)
 {
 	long x = dec(v, lo, hi);
+	char b[41];
 	if (x < 0)
-		return refuse(g, "login answer %s=%.40s: outside %ld..%ld", k, v, lo, hi);
+		return refuse(g, "login answer %s=%s: outside %ld..%ld", k, shown(b, sizeof(b), v), lo, hi);
 	if (offer && (uint32_t)x > offer)
 		return refuse(g, "login answer %s=%ld: more than the %u we offered", k, x, offer);
 	*ans = (uint32_t)x;
@@ -507,8 +518,9 @@ static int digest_key(struct mp_pdu_guard *g, const char *k, const char *v, uint
 {
 	uint8_t m = !strcmp(v, "None") ? 1 : !strcmp(v, "CRC32C") ? 2 : 0;
 	/* A target's own offer (we offered nothing) can only be None: libiscsi would not answer it. */
+	char b[41];
 	if (!m || !((offer ? offer : 1) & m))
-		return refuse(g, "login answer %s=%.40s: not one of the values we offered", k, v);
+		return refuse(g, "login answer %s=%s: not one of the values we offered", k, shown(b, sizeof(b), v));
 	*ans = m;
 	return 0;
 }
@@ -528,8 +540,9 @@ static int target_key(struct mp_pdu_guard *g, const char *k, const char *v)
 	if (!strcmp(k, "DataDigest"))
 		return digest_key(g, k, v, g->dd_offer, &g->dd_ans);
 	/* iSER keys (RFC 7145): libiscsi applies them even on TCP, and 0 would hang its R2T loop. */
+	char b[41];
 	if (!strcmp(k, "TargetRecvDataSegmentLength") || !strcmp(k, "InitiatorRecvDataSegmentLength"))
-		return refuse(g, "login answer %s=%.40s: an iSER key on a TCP connection", k, v);
+		return refuse(g, "login answer %s=%s: an iSER key on a TCP connection", k, shown(b, sizeof(b), v));
 	return 0;
 }
 

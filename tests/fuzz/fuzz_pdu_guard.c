@@ -32,17 +32,18 @@ static void check_text(const char *s, size_t max)
 		FUZZ_CHECK(s[i] >= 0x20 && s[i] < 0x7f);
 }
 
-static int feed(struct mp_pdu_guard *g, bool in, const uint8_t *p, size_t n, bool split, unsigned *k)
+static int feed(struct mp_pdu_guard *g, bool in, const uint8_t *rec, size_t n, bool split, unsigned *k)
 {
+	uint8_t *copy = fuzz_dup(rec, n); /* exact-size heap copy: ASan sees a read past the record */
+	const uint8_t *p = copy;
+	int ret = 0;
 	while (n) {
 		size_t c = split ? 1 + (*k)++ % 7 : n;
 		if (c > n)
 			c = n;
-		uint8_t *copy = fuzz_dup(p, c); /* exact-size heap copy: ASan sees any over-read */
 		bool was_failed = mp_pdu_guard_failed(g);
 		errno = 0;
-		int rc = in ? mp_pdu_guard_in(g, copy, c) : mp_pdu_guard_out(g, copy, c);
-		free(copy);
+		int rc = in ? mp_pdu_guard_in(g, p, c) : mp_pdu_guard_out(g, p, c);
 		if (in) {
 			FUZZ_CHECK(rc == 0 || (rc == -1 && errno == EPROTO));
 			FUZZ_CHECK(!was_failed || rc == -1);
@@ -50,12 +51,15 @@ static int feed(struct mp_pdu_guard *g, bool in, const uint8_t *p, size_t n, boo
 		} else {
 			FUZZ_CHECK(rc == 0 || (rc == -1 && errno == ENOMEM));
 		}
-		if (rc < 0)
-			return -1;
+		if (rc < 0) {
+			ret = -1;
+			break;
+		}
 		p += c;
 		n -= c;
 	}
-	return 0;
+	free(copy);
+	return ret;
 }
 
 static void run(const uint8_t *data, size_t size, bool split, struct outcome *o)
