@@ -2,6 +2,7 @@
 #include "initiator/sock_guard.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
