@@ -49,7 +49,7 @@ enum kind {
 	K_TMF,      /* Task Management Function Request: ended by its response */
 };
 
-/* One outstanding task tag (48 bytes). */
+/* One outstanding task tag (40 bytes). */
 struct task {
 	uint32_t itt;
 	uint8_t kind;

@@ -73,7 +73,7 @@ bool mp_pdu_guard_failed(const struct mp_pdu_guard *g);
 /*
  * Drop a task tag we gave up on without telling the target (a task cancelled
  * in libiscsi): a later answer for it is then refused as unknown. Optional:
- * an outstanding tag only costs 48 bytes until the connection is reset.
+ * an outstanding tag only costs a table slot (40 bytes) until the connection is reset.
  */
 void mp_pdu_guard_forget(struct mp_pdu_guard *g, uint32_t itt);
 
