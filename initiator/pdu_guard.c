@@ -919,7 +919,7 @@ static int out_pdu_done(struct mp_pdu_guard *g)
 		}
 		break;
 	case OP_LOGIN_REQ:
-		if (d->capture)
+		if (d->capture && !g->ffp)
 			each_key(g, g->out_text, g->out_text_len, our_key);
 		break;
 	}
@@ -966,7 +966,8 @@ static int out_header(struct mp_pdu_guard *g)
 			return out_fail(g);
 		g->req_t = h[1] & 0x80;
 		g->req_nsg = h[1] & 3;
-		d->capture = CAP_LOGIN;
+		/* Offers count during login only: negotiated values never change in full feature phase. */
+		d->capture = g->ffp ? CAP_NONE : CAP_LOGIN;
 		g->out_text_len = 0;
 		break;
 	case OP_TEXT_REQ:
