@@ -614,6 +614,11 @@ int main(int argc, char **argv)
 	d.opt_iname = iname;
 	d.opt_level = level;
 	d.control = control;
+	if (getenv("MPISCSI_TEST_NO_PDU_GUARD")) {
+		d.no_pdu_guard = true;
+		fprintf(stderr, "mpiscsid: MPISCSI_TEST_NO_PDU_GUARD set: targets' PDUs reach libiscsi unchecked "
+			"(tests only)\n");
+	}
 	if (getenv("MPISCSI_TEST_SESSION_PER_LU")) {
 		d.session_per_lu = true;
 		fprintf(stderr, "mpiscsid: MPISCSI_TEST_SESSION_PER_LU set: one session per LU with one ISID "

@@ -130,6 +130,7 @@ static struct mp_iscsi_session *sess_get(struct daemon *d, struct tspec *sp, con
 	o.reconnect_max_ms = c->reconnect_max_ms;
 	/* Test hook: show that stale writes land without the abortive close (never for production). */
 	o.plain_close = d->plain_close;
+	o.no_pdu_guard = d->no_pdu_guard; /* test hook: see tests/e2e/t_76_hostile.sh */
 	if (c->auth != MP_CONF_AUTH_NONE) {
 		o.chap = session_chap;
 		o.chap_arg = &box->info.chap;
