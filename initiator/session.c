@@ -87,6 +87,7 @@ struct mp_iscsi_session {
 	struct mp_pdu_guard *guard; /* checks every PDU before libiscsi sees it; NULL with the test hook */
 	int guarded_fd;          /* the fd the guard is attached to, -1 if none */
 	char redirect[280];      /* where the target sent the next login, "" if nowhere */
+	char err_buf[200];       /* conn_error()'s text */
 	unsigned redirects;      /* redirects followed since the last successful login */
 	enum sess_state st;
 	bool teardown_pending;
@@ -197,13 +198,12 @@ static void set_st(struct mp_iscsi_session *s, enum sess_state st)
 }
 
 /* Why the connection failed: what the guard saw the target do, else libiscsi's words. */
-static const char *conn_error(const struct mp_iscsi_session *s)
+static const char *conn_error(struct mp_iscsi_session *s)
 {
-	static __thread char buf[200];
 	const char *g = s->guard ? mp_pdu_guard_error(s->guard) : NULL;
 	if (g) {
-		snprintf(buf, sizeof(buf), "the target broke the protocol: %s", g);
-		return buf;
+		snprintf(s->err_buf, sizeof(s->err_buf), "the target broke the protocol: %s", g);
+		return s->err_buf;
 	}
 	const char *e = s->ctx ? iscsi_get_error(s->ctx) : NULL;
 	return e && e[0] ? e : "connection failed (no reason given)";
