@@ -126,6 +126,8 @@ struct mp_iscsi_session {
 	uint32_t *scan_da;       /* the direct-access ones found so far */
 	size_t scan_n_da;
 	size_t n_luns;           /* direct-access LUNs of the last good scan (for tools) */
+	bool scanned_ok;         /* a scan succeeded: known_luns is its result */
+	uint32_t *known_luns;
 	uint32_t *warned;        /* LUNs whose non-disk type was logged (once each) */
 	size_t n_warned;
 };
@@ -140,6 +142,15 @@ const char *mp_iscsi_session_portal(const struct mp_iscsi_session *s) { return s
 const char *mp_iscsi_session_bound_iface(const struct mp_iscsi_session *s) { return s->iface; }
 const char *mp_iscsi_session_name(const struct mp_iscsi_session *s) { return s->name; }
 const char *mp_iscsi_session_iface(const struct mp_iscsi_session *s) { return s->egress[0] ? s->egress : s->iface; }
+bool mp_iscsi_session_lists_lun(const struct mp_iscsi_session *s, uint32_t lun, bool *known)
+{
+	*known = s->scanned_ok;
+	for (size_t i = 0; s->scanned_ok && i < s->n_luns; i++)
+		if (s->known_luns[i] == lun)
+			return true;
+	return false;
+}
+
 void mp_iscsi_session_set_label(struct mp_iscsi_session *s, const char *label)
 {
 	snprintf(s->label, sizeof(s->label), "%s", label);
@@ -520,10 +531,17 @@ static void scan_finish(struct mp_iscsi_session *s, bool ok, const char *why)
 	s->scan = SCAN_NONE;
 	if (!s->ctx || s->teardown_pending)
 		return; /* a teardown cancelled it; the next login scans again */
-	if (!ok)
+	if (!ok) {
 		mp_warn("session %u %s: LUN scan failed: %s; keeping the LUNs known so far", s->o.id, s->name, why);
-	else
-		s->n_luns = s->scan_n_da;
+	} else {
+		uint32_t *k = realloc(s->known_luns, MP_MAX(s->scan_n_da, 1) * sizeof(*k));
+		if (k) {
+			memcpy(k, s->scan_da, s->scan_n_da * sizeof(*k));
+			s->known_luns = k;
+			s->n_luns = s->scan_n_da;
+			s->scanned_ok = true;
+		}
+	}
 	bool first = s->st == SESS_SCAN;
 	if (first)
 		set_st(s, SESS_FULL);
@@ -975,6 +993,7 @@ void mp_iscsi_session_free(struct mp_iscsi_session *s)
 	free(s->scan_luns);
 	free(s->scan_da);
 	free(s->warned);
+	free(s->known_luns);
 	mp_pdu_guard_free(s->guard);
 	free(s);
 }

@@ -89,6 +89,8 @@ const char *mp_iscsi_session_iface(const struct mp_iscsi_session *s);
 void mp_iscsi_session_set_label(struct mp_iscsi_session *s, const char *label);
 /* Number of LU paths on the session. */
 size_t mp_iscsi_session_n_paths(const struct mp_iscsi_session *s);
+/* Whether the last good scan listed lun as a disk; false (and *known false) before any. */
+bool mp_iscsi_session_lists_lun(const struct mp_iscsi_session *s, uint32_t lun, bool *known);
 /* Logged in and scanned: paths may attach and take I/O. */
 bool mp_iscsi_session_ready(const struct mp_iscsi_session *s);
 
