@@ -1,5 +1,4 @@
 # Sourceable helpers for the multi-LUN tests (t_68, t_75, t_82, bench/scale): exports by name, one fio
-# shellcheck shell=bash disable=SC2034
 # process with a verifying job per export, and session counts from the daemon log, the control socket
 # and the target.
 #
@@ -32,6 +31,7 @@
 #                                 per target, and every session lists exactly the LUNs WANT_LUNS
 #                                 ("1 2 3"); prints the reason and fails otherwise
 
+# shellcheck shell=bash disable=SC2034  # MFIO_* results are read by the sourcing scripts
 export_uri() { printf 'nbd+unix:///%s?socket=%s\n' "$2" "$1"; }
 export_answers() { timeout 10 nbdinfo --size "$(export_uri "$1" "$2")" >/dev/null 2>&1; }
 exports_answer() {
