@@ -42,10 +42,10 @@ listed=$(export_list "$SOCK" | tr '\n' ' ')
 [[ $listed == "tgt-1 " ]] || die "the server lists '$listed', want only tgt-1 (LUN 0 is tgtd's controller, not a disk)"
 
 # the controller: one line naming LUN 0 and why it is no disk
-lun0_lines() { log_from 0 | grep -E '(^|[^0-9])LUN 0([^0-9]|$)' | grep -ciE 'skip|controller|0x0c|not a (direct|disk)|type 12' || true; }
+lun0_lines() { log_from 0 | grep -iE '(^|[^0-9])LUN 0([^0-9]|$)' | grep -ciE 'skip|controller|0x0c|not a (direct|disk)|type 12' || true; }
 n0=$(lun0_lines)
 (( n0 >= 1 && n0 <= 2 )) || die "the daemon logged the skipped LUN 0 (controller) $n0 times at the start, want once (per session at most)"
-log "LUN 0 skipped: $(log_from 0 | grep -E '(^|[^0-9])LUN 0([^0-9]|$)' | grep -iE 'skip|controller|0x0c|not a|type 12' | head -n 1)"
+log "LUN 0 skipped: $(log_from 0 | grep -iE '(^|[^0-9])LUN 0([^0-9]|$)' | grep -iE 'skip|controller|0x0c|not a|type 12' | head -n 1)"
 
 mfio_start rescan 120 "$SOCK" tgt-1
 sleep 2   # the scenario: fio under way before the target changes
