@@ -12,7 +12,9 @@
 #   - LUN 2 deleted with tgtadm --op delete --mode logicalunit: tgt-2 is no longer listed nor
 #     answers within T68_GONE_S (10) s, the daemon stays up;
 #   - the fio on tgt-1: 0 errors, 0 verify failures, longest stall < T68_MAX_STALL_MS (5000);
-#   - the rescans cost no session: 2 "logged in to" lines for the whole run, no "lost:" line.
+#   - the rescans cost no session: 2 "logged in to" lines for the whole run, no "lost:" line;
+#   - then a daemon started with the URL iscsi://198.18.1.2:3260/IQN (no LUN; LUN 3 added
+#     before) exports <target-tail>-1 and <target-tail>-3, nothing else.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib/tgt.sh
@@ -97,5 +99,18 @@ logins=$(daemon_logins 0) losses=$(daemon_losses 0) n1=$(lun0_lines)
 (( losses == 0 )) || die "$losses lost sessions in the daemon log, want 0"
 (( n1 == n0 )) || die "the skipped controller LUN 0 was logged again on a rescan ($n0 lines at the start, $n1 now)"
 stop_daemon
+
+# ---- the URL form without a LUN takes every disk LUN too, named <target-tail>-<lun>
+mv "$DAEMON_LOG" "$FIX_LOGDIR/daemon-config.log"
+DAEMON_ARGS=()
+tgt_add_lun 3 16
+start_daemon "$FIX_DIR/url.sock" "iscsi://198.18.1.2:3260/$TGT_IQN"
+tail=${TGT_IQN##*:}
+wait_until 20 exports_answer "$FIX_DIR/url.sock" "$tail-1" "$tail-3" ||
+    die "URL without a LUN: exports $tail-1 and $tail-3 do not answer (listed: $(export_list "$FIX_DIR/url.sock" | tr '\n' ' '))"
+listed=$(export_list "$FIX_DIR/url.sock" | tr '\n' ' ')
+[[ $listed == "$tail-1 $tail-3 " ]] || die "URL without a LUN: the server lists '$listed', want '$tail-1 $tail-3'"
+stop_daemon
+log "URL without a LUN: exports $listed"
 echo "ok: tgt-2 answered $appear_ms ms after the LUN was added and was gone $gone_ms ms after it was deleted; tgt-1: $MFIO_IOS verified I/Os, 0 errors, longest stall $MFIO_STALL_MS ms; 2 sessions"
 echo "PASS: t_68_lun_rescan"

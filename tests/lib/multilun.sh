@@ -25,6 +25,7 @@
 #   daemon_losses [N]             lines that report a logged-in session lost ("session N ...: lost:",
 #                                 or today's "session lost:")
 #   daemon_isids [N]              the ISIDs of the "logged in to ..., ISID 0x..." lines, one a line
+#   count_logins / count_losses / list_isids   the same three on a log given on stdin (a snapshot)
 #   adm_session_count CTL         "tcp: [" lines of `mpiscsiadm -m session` (one per session)
 #   adm_session_check CTL WANT_SESSIONS WANT_LUNS
 #                                 --json -m session: exactly WANT_SESSIONS sessions, distinct ISIDs
@@ -107,9 +108,12 @@ PY
 
 log_lines() { wc -l <"$DAEMON_LOG"; }
 log_from() { tail -n +"$(( ${1:-0} + 1 ))" "$DAEMON_LOG" | grep -v 'nbd: client' || true; }
-daemon_logins() { log_from "${1:-0}" | grep -c 'logged in to' || true; }
-daemon_losses() { log_from "${1:-0}" | grep -cE '(^|[^a-z])session [0-9]+ [^ ]*: lost: |session lost:' || true; }
-daemon_isids() { log_from "${1:-0}" | grep 'logged in to' | grep -oE 'ISID 0x[0-9a-fA-F]+' | awk '{print tolower($2)}' || true; }
+count_logins() { grep -c 'logged in to' || true; }
+count_losses() { grep -cE '(^|[^a-z])session [0-9]+ [^ ]*: lost: |session lost:' || true; }
+list_isids() { { grep 'logged in to' | grep -oE 'ISID 0x[0-9a-fA-F]+' | awk '{print tolower($2)}'; } || true; }
+daemon_logins() { log_from "${1:-0}" | count_logins; }
+daemon_losses() { log_from "${1:-0}" | count_losses; }
+daemon_isids() { log_from "${1:-0}" | list_isids; }
 
 adm_session_count() {
     "$BUILD/bin/mpiscsiadm" -s "$1" -m session 2>/dev/null | grep -c '^tcp: \[' || true
