@@ -173,7 +173,7 @@ void nbd_server_hs_end(struct nbd_server *srv, struct nbd_conn *c)
 }
 
 /* Close the oldest pending handshake for a newcomer; one rate-limited line tells how many. */
-static void evict_oldest(struct nbd_server *srv, const char *which)
+static void evict_oldest(struct nbd_server *srv, const char *which, unsigned limit)
 {
 	struct nbd_conn *old = srv->hs_head;
 	unsigned long long id = (unsigned long long)old->id;
@@ -186,8 +186,7 @@ static void evict_oldest(struct nbd_server *srv, const char *which)
 	ev_tstamp now = ev_now(srv->loop);
 	if (now - srv->evict_logged_at >= EVICT_LOG_INTERVAL_S) {
 		mp_warn("nbd: %s reached (%u): closed %llu oldest pending handshake(s) to admit new clients "
-			"(clients that connect and do not finish the handshake)", which,
-			strcmp(which, "max_clients") == 0 ? srv->lim.max_clients : srv->lim.max_handshakes,
+			"(clients that connect and do not finish the handshake)", which, limit,
 			(unsigned long long)srv->evictions_unlogged);
 		srv->evictions_unlogged = 0;
 		srv->evict_logged_at = now;
@@ -200,11 +199,11 @@ bool nbd_server_admit(struct nbd_server *srv)
 	if (!srv->no_hs_budget) {
 		/* A loop, not an if: a reload may have lowered the budget below what is pending. */
 		while (srv->hs_head && srv->n_hs >= srv->lim.max_handshakes)
-			evict_oldest(srv, "max_handshakes");
+			evict_oldest(srv, "max_handshakes", srv->lim.max_handshakes);
 		/* At max_clients a newcomer is worth as much as the oldest handshake: it has had
 		 * its chance the longest. Clients in transmission are never touched. */
 		if (srv->hs_head && srv->n_conns >= srv->lim.max_clients)
-			evict_oldest(srv, "max_clients");
+			evict_oldest(srv, "max_clients", srv->lim.max_clients);
 	}
 	return srv->n_conns < srv->lim.max_clients;
 }
