@@ -54,6 +54,7 @@ struct mp_ctl {
 	bool no_pending_budget;           /* test hook MP_CTL_TEST_NO_BUDGET_ENV: never evict */
 	uint64_t evictions, evictions_unlogged;
 	ev_tstamp evict_logged_at;
+	ev_timer evict_log_timer;         /* writes the line for evictions within the interval */
 };
 
 /* ---- command handlers ---- */
@@ -712,17 +713,34 @@ static void refuse_client(int fd, unsigned n)
 	close(fd);
 }
 
-/* Close the oldest client that has sent no request, for a newcomer; a rate-limited line counts them. */
-static void evict_oldest_pending(struct mp_ctl *ctl, const char *which, unsigned limit)
+static void evict_log(struct mp_ctl *ctl)
+{
+	mp_warn("control: %llu client(s) that sent no request closed to admit new ones (control_max_pending %u, "
+		"control_max_clients %u)", (unsigned long long)ctl->evictions_unlogged, ctl->max_pending,
+		ctl->max_clients);
+	ctl->evictions_unlogged = 0;
+	ctl->evict_logged_at = ev_now(ctl->loop);
+}
+
+static void evict_log_cb(struct ev_loop *loop MP_UNUSED, ev_timer *w, int revents MP_UNUSED)
+{
+	struct mp_ctl *ctl = mp_container_of(w, struct mp_ctl, evict_log_timer);
+	if (ctl->evictions_unlogged)
+		evict_log(ctl);
+}
+
+/* Close the oldest client that has sent no request, for a newcomer. One line per eviction would
+ * let a flood fill the log: at most one every MP_CTL_EVICT_LOG_INTERVAL, with the count. */
+static void evict_oldest_pending(struct mp_ctl *ctl)
 {
 	ctl->evictions++;
 	ctl->evictions_unlogged++;
-	ev_tstamp now = ev_now(ctl->loop);
-	if (now - ctl->evict_logged_at >= MP_CTL_EVICT_LOG_INTERVAL) {
-		mp_warn("control: %s reached (%u): closed %llu oldest client(s) that sent no request, to admit new ones",
-			which, limit, (unsigned long long)ctl->evictions_unlogged);
-		ctl->evictions_unlogged = 0;
-		ctl->evict_logged_at = now;
+	ev_tstamp wait = ctl->evict_logged_at + MP_CTL_EVICT_LOG_INTERVAL - ev_now(ctl->loop);
+	if (wait <= 0) {
+		evict_log(ctl);
+	} else if (!ev_is_active(&ctl->evict_log_timer)) {
+		ev_timer_set(&ctl->evict_log_timer, wait, 0.);
+		ev_timer_start(ctl->loop, &ctl->evict_log_timer);
 	}
 	client_close(ctl->pend_head);
 }
@@ -733,9 +751,9 @@ static bool admit(struct mp_ctl *ctl)
 {
 	if (!ctl->no_pending_budget) {
 		while (ctl->pend_head && ctl->n_pending >= ctl->max_pending)
-			evict_oldest_pending(ctl, "control_max_pending", ctl->max_pending);
+			evict_oldest_pending(ctl);
 		if (ctl->pend_head && ctl->n_clients >= ctl->max_clients)
-			evict_oldest_pending(ctl, "control_max_clients", ctl->max_clients);
+			evict_oldest_pending(ctl);
 	}
 	return ctl->n_clients < ctl->max_clients;
 }
@@ -812,6 +830,7 @@ struct mp_ctl *mp_ctl_new(struct ev_loop *loop, const char *path, const struct m
 	ctl->max_clients = MP_CTL_MAX_CLIENTS;
 	ctl->max_pending = MP_CTL_MAX_PENDING;
 	ctl->evict_logged_at = -MP_CTL_EVICT_LOG_INTERVAL;  /* the first eviction is logged at once */
+	ev_timer_init(&ctl->evict_log_timer, evict_log_cb, MP_CTL_EVICT_LOG_INTERVAL, 0.);
 	ctl->no_pending_budget = getenv(MP_CTL_TEST_NO_BUDGET_ENV) != NULL;
 	if (ctl->no_pending_budget)
 		mp_warn("control: %s set: pending-client budget OFF (tests only)", MP_CTL_TEST_NO_BUDGET_ENV);
@@ -864,6 +883,7 @@ void mp_ctl_free(struct mp_ctl *ctl)
 		client_close(ctl->clients);
 	ev_io_stop(ctl->loop, &ctl->io);
 	ev_timer_stop(ctl->loop, &ctl->backoff);
+	ev_timer_stop(ctl->loop, &ctl->evict_log_timer);
 	mp_unix_close(&ctl->sock);
 	free(ctl);
 }

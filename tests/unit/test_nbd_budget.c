@@ -237,12 +237,14 @@ Test(nbd_budget, handshake_timeout_closes_only_pending_clients)
 {
 	limits(10, 4, 200);
 	cr_assert_eq(client(), 0);
+	/* The deadline counts from the loop's idea of now when the client is accepted. */
+	ev_now_update(loop);
+	ev_tstamp t0 = ev_time();
 	cr_assert_eq(client(), 1);
 	finish_handshake(0);
 	ev_timer stop;
 	ev_timer_init(&stop, stop_cb, 1.0, 0.);
 	ev_timer_start(loop, &stop);
-	ev_tstamp t0 = ev_time();
 	while (!closed(1) && ev_time() - t0 < 5.0)
 		ev_run(loop, EVRUN_ONCE);
 	ev_timer_stop(loop, &stop);
@@ -251,6 +253,50 @@ Test(nbd_budget, handshake_timeout_closes_only_pending_clients)
 	cr_expect_not(closed(0), "an established client was closed by the handshake timeout");
 	cr_expect_eq(nbd_server_handshake_count(srv), 0);
 	cr_expect_eq(nbd_server_client_count(srv), 1);
+}
+
+/* Hundreds of evictions make a line at once and then one line per interval, with the count. */
+Test(nbd_budget, evictions_are_logged_rate_limited)
+{
+	char name[] = "/tmp/nbd-budget-log.XXXXXX";
+	int log_fd = mkstemp(name);
+	cr_assert_geq(log_fd, 0);
+	unlink(name);
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	cr_assert_eq(dup2(log_fd, STDERR_FILENO), STDERR_FILENO);
+	mp_log_set_level(MP_LOG_WARN);
+
+	srv->evict_log_interval = 0.3;
+	limits(100, 1, 0);
+	for (int i = 0; i < 12; i++)
+		cr_assert_eq(client(), i);  /* 11 evictions */
+	fflush(stderr);
+	char first[4096] = "";
+	cr_assert_geq(pread(log_fd, first, sizeof(first) - 1, 0), 0);
+	ev_timer stop;
+	ev_timer_init(&stop, stop_cb, 1.0, 0.);
+	ev_timer_start(loop, &stop);
+	ev_run(loop, 0);
+	ev_timer_stop(loop, &stop);
+	fflush(stderr);
+	char all[4096] = "";
+	cr_assert_geq(pread(log_fd, all, sizeof(all) - 1, 0), 0);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(log_fd);
+	mp_log_set_level(MP_LOG_ERR);
+
+	unsigned lines = 0;
+	for (const char *p = all; (p = strstr(p, "closed to admit new clients")); p++)
+		lines++;
+	cr_expect(strstr(first, "nbd: 1 pending handshake(s) closed to admit new clients (max_handshakes 1") != NULL,
+		  "first line:\n%s", first);
+	cr_expect(strstr(first, "nbd: 10 pending") == NULL, "the rest was not held back:\n%s", first);
+	cr_expect(strstr(all, "nbd: 10 pending handshake(s) closed to admit new clients") != NULL,
+		  "no summary line for the other 10:\n%s", all);
+	cr_expect_eq(lines, 2, "%u eviction lines for 11 evictions:\n%s", lines, all);
+	cr_expect_eq(nbd_server_evictions(srv), 11);
 }
 
 /* The test hook turns the budget off: nothing is evicted, max_clients refuses newcomers. */

@@ -84,6 +84,8 @@ struct nbd_server {
 	uint64_t evictions;               /* pending handshakes closed for newcomers, ever */
 	uint64_t evictions_unlogged;      /* of those, not yet in a log line */
 	ev_tstamp evict_logged_at;        /* when the last eviction line was written */
+	ev_tstamp evict_log_interval;     /* at most one such line this often (10 s; tests shorten it) */
+	ev_timer evict_log_timer;         /* writes the line for evictions within the interval */
 	uint64_t next_conn_id;
 	struct nbd_tls_creds *tls;        /* NULL: no TLS credentials (STARTTLS refused) */
 	struct nbd_limits lim;            /* every field set (defaults filled in) */
