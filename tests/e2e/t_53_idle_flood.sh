@@ -84,9 +84,12 @@ print("%.3f %s" % (dt, "match" if got == data else "MISMATCH"), flush=True)
 h.shutdown()
 sys.exit(0 if got == data else 1)
 PY
-# flood.py unix:PATH|tcp:PORT N idle|starttls STATUSFILE STOPFILE
+# flood.py unix:PATH|tcp:PORT N idle|starttls|quiet STATUSFILE STOPFILE
 #   Opens N connections one after the other (starttls: read the greeting, send the client flags
-#   and NBD_OPT_STARTTLS, read its reply, then stall before the TLS ClientHello), writes
+#   and NBD_OPT_STARTTLS, read its reply, then stall before the TLS ClientHello; idle: send
+#   nothing, and wait (at most 30 s) until the server has accepted every one, i.e. each has
+#   its NBD greeting or was closed, so that a client started next is accepted after them all;
+#   quiet: send nothing, for the control socket, which greets nobody), writes
 #   "opened N refused R", then keeps writing "closed K" (connections the server has closed) to
 #   STATUSFILE until STOPFILE appears (at most 120 s).
 cat >"$FIX_DIR/flood.py" <<'PY'
@@ -125,10 +128,27 @@ for i in range(n):
             refused += 1
     except OSError:
         refused += 1
-put("opened %d refused %d" % (len(socks), refused))
 for s in socks:
     s.setblocking(False)
 gone = set()
+if mode == "idle":
+    seen, deadline = set(), time.monotonic() + 30
+    while len(seen) < len(socks) and time.monotonic() < deadline:
+        for i, s in enumerate(socks):
+            if i in seen:
+                continue
+            try:
+                if not s.recv(4096):
+                    gone.add(i)
+                seen.add(i)                  # greeting, or closed at accept
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError:
+                gone.add(i); seen.add(i)
+        time.sleep(0.02)
+    if len(seen) < len(socks):
+        sys.exit("only %d of %d connections accepted after 30 s" % (len(seen), len(socks)))
+put("opened %d refused %d" % (len(socks), refused))
 deadline = time.monotonic() + 120
 while not os.path.exists(stop) and time.monotonic() < deadline:
     for i, s in enumerate(socks):
@@ -211,7 +231,7 @@ good_read "NBD over TLS (PSK), $N_NBD connections stalled after STARTTLS (TCP)" 
 flood_stop FLOOD2
 
 # ---------------------------------------------------------------- 3: 100 idle connections, control socket
-flood_start FLOOD3 "unix:$CTL" "$N_CTL" idle
+flood_start FLOOD3 "unix:$CTL" "$N_CTL" quiet
 t0=$(date +%s%N)
 rc=0; out=$(ini_exec timeout 10 "$ADM" -s "$CTL" show paths 2>&1) || rc=$?
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
