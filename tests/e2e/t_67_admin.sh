@@ -148,6 +148,9 @@ wait_until 15 eval '[[ $(adm --json show disks | jq -r ".disks[] | select(.name 
 U2="nbd+unix:///$DISK2?socket=$SOCK"
 timeout 60 qemu-io -f raw -c 'write -P 0x5a 0 1M' -c 'read -P 0x5a 0 1M' "$U2" | grep -qi 'failed\|error' &&
     die "I/O on the logged-in disk failed"
+# The same (NIC, portal, target, LUNs) again: refused as iscsiadm does, nothing changes.
+rc=0; err=$(adm -m node -T "$TGT_IQN" -p 198.18.1.2:3260 --lun 2 --login 2>&1) || rc=$?
+(( rc == 1 )) && [[ $err == *"session already present"* ]] || die "duplicate login: exit $rc, '$err'"
 adm -m node -T "$TGT_IQN" -p 198.18.2.2:3260 --lun 2 --login >/dev/null || die "second portal login failed"
 wait_until 15 eval '[[ $(adm --json show disks | jq -r ".disks[] | select(.name == \"$DISK2\") | .paths_usable") == 2 ]]' ||
     die "disk $DISK2 has not 2 usable paths: $(adm show topology)"
