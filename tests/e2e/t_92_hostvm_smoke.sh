@@ -16,6 +16,7 @@ cd "$(dirname "$0")/../.."
 need_root
 need_tool qemu-io qemu-utils
 need_tool jq jq
+need_tool udevadm udev
 [[ -x $BUILD/bin/mpiscsid && -x $BUILD/bin/mpiscsiadm ]] || die "$BUILD/bin/mpiscsid, mpiscsiadm not built (run: make all)"
 
 hostvm_setup 2 64
@@ -39,7 +40,13 @@ g 'modprobe -r nbd && ! test -e /dev/nbd0 && modprobe nbd nbds_max=4 && test -b 
     die "guest: modprobe -r nbd / modprobe nbd nbds_max=4 did not work"
 g 'ip -br addr show eth0 | grep -q "198\.18\.1\.1/24" && ip -br addr show eth1 | grep -q "198\.18\.2\.1/24"' ||
     die "guest NICs: $(g 'ip -br addr')"
-log "guest: kernel $HOSTVM_KVER, host root read-only, share read/write, nbd, uio, target_core_user, tcm_loop"
+# udevd runs in the guest: a loop device with an ext4 file system gets its by-uuid link
+[[ $HOSTVM_UDEV == running ]] || die "udevd is not running in the guest (udev=$HOSTVM_UDEV; package udev)"
+UUID=0b1f1a6e-92a0-4000-8000-0000000000aa
+g "truncate -s 16M /tmp/u.img && mkfs.ext4 -q -U $UUID /tmp/u.img && L=\$(losetup -f --show /tmp/u.img) &&
+   udevadm settle -t 30 && test \"\$(readlink -f /dev/disk/by-uuid/$UUID)\" = \"\$L\" && losetup -d \$L && rm /tmp/u.img" ||
+    die "udev in the guest made no /dev/disk/by-uuid link for a loop device: $(g 'ls -l /dev/disk/*')"
+log "guest: kernel $HOSTVM_KVER, host root read-only, share read/write, nbd, uio, target_core_user, tcm_loop, udev links"
 
 # ---- the host's own mpiscsid in the guest, LUN 1 over both paths
 hostvm_conf "$SHARE/mpiscsi.conf" "no_path_retry = 30"

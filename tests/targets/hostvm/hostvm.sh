@@ -42,6 +42,7 @@
 #        HOSTVM_CTL / HOSTVM_MON   control channel / QEMU monitor sockets
 #        HOSTVM_BOOT_MS  qemu start -> control channel ready, ms
 #        HOSTVM_KVER     the guest kernel's release     HOSTVM_UDEV  running | absent | off
+#        HOSTVM_PHASES   guest uptime (s) at the end of each boot phase: modules:S,root:S,net:S[,udev:S]
 #        HOSTVM_NBD_SOCK /run/mpiscsi/nbd.sock (in the guest; hostvm_conf's [nbd] listen)
 #      Settings (environment, before hostvm_setup): HOSTVM_MEM (MiB, default 768), HOSTVM_SMP
 #      (default 1), HOSTVM_LOAD (modules to load at boot: "all" = build.sh's UNDER_TEST, the
@@ -435,10 +436,13 @@ hostvm_setup() {
     done
     t1=$(date +%s%N)
     HOSTVM_BOOT_MS=$(( (t1 - t0) / 1000000 ))
-    HOSTVM_UDEV=$(sed -n 's/.*MPI-HOSTVM-READY.* udev=\([a-z]*\).*/\1/p' "$HOSTVM_CONSOLE" | head -n 1)
+    local ready
+    ready=$(grep -m1 'MPI-HOSTVM-READY' "$HOSTVM_CONSOLE" | tr -d '\r')
+    HOSTVM_UDEV=$(sed -n 's/.* udev=\([a-z]*\).*/\1/p' <<<"$ready")
+    HOSTVM_PHASES=$(sed -n 's/.* phases=\([^ ]*\),.*/\1/p' <<<"$ready")
     export TGT_SUF INI_NS TGT_NS TGT_IQN TGT_BACKING TGT_SIZE TGT_PATHS TGT_PORTALS TGT_CTL TGT_PID TGT_LOG
     export TGT_NICS TGT_NPORTALS TGT_CROSS TGT_EXTRA_LUNS
     export HOSTVM_PATHS HOSTVM_PID HOSTVM_CONSOLE HOSTVM_SHARE HOSTVM_CTL HOSTVM_MON HOSTVM_BOOT_MS \
-        HOSTVM_KVER HOSTVM_UDEV HOSTVM_NBD_SOCK
-    log "hostvm fixture: $k_paths path(s), ${size_mb} MiB LU $TGT_IQN (tgtd pid $TGT_PID), guest kernel $HOSTVM_KVER, qemu pid $HOSTVM_PID, ns $TGT_NS, udev $HOSTVM_UDEV, ready in $HOSTVM_BOOT_MS ms"
+        HOSTVM_KVER HOSTVM_UDEV HOSTVM_PHASES HOSTVM_NBD_SOCK
+    log "hostvm fixture: $k_paths path(s), ${size_mb} MiB LU $TGT_IQN (tgtd pid $TGT_PID), guest kernel $HOSTVM_KVER, qemu pid $HOSTVM_PID, ns $TGT_NS, udev $HOSTVM_UDEV, ready in $HOSTVM_BOOT_MS ms (guest uptime at the end of: $HOSTVM_PHASES)"
 }

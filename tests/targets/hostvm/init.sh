@@ -26,6 +26,9 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 say() { echo "$*" > /dev/ttyS0; }
+# PHASES: uptime at the end of each boot phase, for the READY line (where boot time goes)
+PHASES=
+phase() { PHASES="$PHASES$1:$(cut -d' ' -f1 /proc/uptime),"; }
 fail() {
     say "MPI-HOSTVM-FAIL: $*"
     dmesg | tail -n 30 > /dev/ttyS0
@@ -57,6 +60,7 @@ esac
 for m in $LOAD; do
     modprobe "$m" || fail "modprobe $m"
 done
+phase modules
 
 # ---------------------------------------------------------------- the host's root
 R=/newroot
@@ -90,6 +94,7 @@ mount -t tmpfs -o mode=1777 shm "$R/dev/shm" || fail "tmpfs /dev/shm"
 mount -t proc proc "$R/proc" || fail "proc"
 mount -t sysfs sysfs "$R/sys" || fail "sysfs"
 mount -t configfs configfs "$R/sys/kernel/config" || fail "configfs"
+phase root
 
 # ---------------------------------------------------------------- the share
 mkdir -p "$R/mnt/share"
@@ -129,11 +134,15 @@ while [ "$k" -le "$PATHS" ]; do
     ip link set "eth$i" up || fail "eth$i up"
     k=$((k + 1))
 done
+phase net
 
 # ---------------------------------------------------------------- udev
+# systemd's tools see that /proc/1/root is not their root and would ignore every request
+# ("Running in chroot"): the chroot is this guest's real root, tell them so
+export SYSTEMD_IGNORE_CHROOT=1
 UDEVD=
 for f in /lib/systemd/systemd-udevd /usr/lib/systemd/systemd-udevd; do
-    [ -x "$R$f" ] && UDEVD=$f && break
+    chroot "$R" /bin/sh -c "test -x $f" 2>/dev/null && UDEVD=$f && break
 done
 UDEV_STATE=absent
 if [ "$UDEV" = 0 ]; then
@@ -144,6 +153,7 @@ elif [ -n "$UDEVD" ]; then
     chroot "$R" udevadm trigger --type=devices --action=add >/dev/null 2>&1
     chroot "$R" udevadm settle --timeout=60 || fail "udevadm settle timed out"
     UDEV_STATE=running
+    phase udev
 fi
 
 # ---------------------------------------------------------------- control channel
@@ -151,13 +161,13 @@ cat > "$H/ctl.sh" <<EOF
 # the control loop (busybox sh, root /newroot); see /init
 BB=/run/hostvm/initrd/bin/busybox
 export PATH=/run/hostvm/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-export HOME=/root TERM=dumb LC_ALL=C.UTF-8 TMPDIR=/tmp
+export HOME=/root TERM=dumb LC_ALL=C.UTF-8 TMPDIR=/tmp SYSTEMD_IGNORE_CHROOT=1
 SH=/bin/bash
 [ -x \$SH ] || SH=/bin/sh
 cd /
 \$BB stty -F /dev/ttyS1 raw -echo || { echo "MPI-HOSTVM-FAIL: ttyS1" > /dev/ttyS0; exit 1; }
 exec 3<>/dev/ttyS1
-echo "MPI-HOSTVM-READY paths=$PATHS kernel=$kver udev=$UDEV_STATE loaded=\$(\$BB wc -l < /proc/modules) uptime=\$(\$BB cut -d' ' -f1 /proc/uptime)" > /dev/ttyS0
+echo "MPI-HOSTVM-READY paths=$PATHS kernel=$kver udev=$UDEV_STATE phases=$PHASES loaded=\$(\$BB wc -l < /proc/modules) uptime=\$(\$BB cut -d' ' -f1 /proc/uptime)" > /dev/ttyS0
 while :; do
     IFS= read -r line <&3 || { \$BB usleep 100000; continue; }
     set -- \$line
