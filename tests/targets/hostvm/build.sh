@@ -18,7 +18,7 @@
 # and loadable in the guest; loaded at boot unless the kernel command line says otherwise, see
 # init.sh). Add names to UNDER_TEST (or HOSTVM_EXTRA_MODULES, space separated) as later tests
 # need them; dependencies come along by themselves.
-# Packages: apt (apt-get, apt-cache), dpkg, busybox-static, coreutils, gzip, findutils,
+# Packages: apt (apt-get, apt-cache), dpkg, busybox-static, coreutils, gzip, findutils, util-linux,
 # python3 and binutils (vmlinux; without them the slower bzImage boots).
 set -euo pipefail
 
@@ -49,6 +49,10 @@ mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd)
 mkdir -p "$KCACHE"
 KCACHE=$(cd "$KCACHE" && pwd)
+# one build at a time per cache (tests that run at once share it)
+command -v flock >/dev/null || fail "flock not found: install package util-linux"
+exec {BUILD_LOCK}>"$CACHE/.build.lock"
+flock -w 600 "$BUILD_LOCK" || fail "$CACHE locked by another build for 600 s"
 
 # ---------------------------------------------------------------- kernel (shared cache)
 . "$HERE/../kernel.sh"

@@ -17,7 +17,11 @@
 # devtmpfs, devpts, /dev/shm, proc, sysfs, configfs; the writable share (9p, cache=none) at
 # /mnt/share and at its host path; modprobe & co. in the guest are busybox's on the
 # initramfs's module tree; systemd-udevd runs if the host has it (package udev: then
-# /dev/disk/by-id links exist; HOSTVM_UDEV=0 turns it off). No KVM: TCG, 1 vCPU.
+# /dev/disk/by-id links exist; block devices present at boot are coldplugged, later devices
+# get their own events; HOSTVM_UDEV=0 turns it off). No KVM: TCG, 1 vCPU. The host's files
+# are seen as they were when first read (cache=loose) and the guest's /tmp is its own: hand
+# files over (configs, scripts, results) through the share, which the host and the guest see
+# at the same path. The console log gets the guest kernel's errors (I/O errors, hung tasks).
 #
 # Topology (path k = 1..K): one namespace TGT_NS = mpi-tgt-$SUF holds tap<k> with 198.18.k.2/24
 # and tgtd (the options of tgt.sh: tid 1 = TGT_IQN, LUN 1 on a sparse file in /dev/shm,
@@ -42,7 +46,8 @@
 #        HOSTVM_CTL / HOSTVM_MON   control channel / QEMU monitor sockets
 #        HOSTVM_BOOT_MS  qemu start -> control channel ready, ms
 #        HOSTVM_KVER     the guest kernel's release     HOSTVM_UDEV  running | absent | off
-#        HOSTVM_PHASES   guest uptime (s) at the end of each boot phase: modules:S,root:S,net:S[,udev:S]
+#        HOSTVM_PHASES   guest uptime (s) at the end of each boot phase:
+#                        kernel:S,modules:S,root:S,net:S[,udev:S]
 #        HOSTVM_NBD_SOCK /run/mpiscsi/nbd.sock (in the guest; hostvm_conf's [nbd] listen)
 #      Settings (environment, before hostvm_setup): HOSTVM_MEM (MiB, default 768), HOSTVM_SMP
 #      (default 1), HOSTVM_LOAD (modules to load at boot: "all" = build.sh's UNDER_TEST, the
