@@ -100,7 +100,7 @@ if [[ $(cat "$CACHE/modules/list" 2>/dev/null || true) != "$want_list" ]] ||
     mod="$CACHE/modules.tmp/lib/modules/$kver"
     mkdir -p "$mod"
     for p in "${paths[@]}"; do
-        p=${p#/lib/modules/$kver/}; p=${p#lib/modules/$kver/}
+        p=${p#/lib/modules/"$kver"/}; p=${p#lib/modules/"$kver"/}
         mkdir -p "$mod/$(dirname "$p")"
         cp "$all/lib/modules/$kver/$p" "$mod/$p"
     done

@@ -75,6 +75,9 @@
 #                               60 s) until HOSTVM_NBD_SOCK accepts. Sets HOSTVM_DAEMON_PID (a
 #                               guest PID). Fails with the log's tail if the daemon dies.
 #   hostvm_daemon_stop          TERM it and wait (20 s); fail unless it exited with status 0
+#   hostvm_daemon_kill [SIG]    send SIG (default KILL) and wait (20 s) until it is gone; its exit
+#                               status (128+SIG when killed) in HOSTVM_DAEMON_RC; no other check.
+#                               hostvm_daemon_start may start it again (same log, appended).
 #   hostvm_daemon_alive         true while it runs
 #   hostvm_link_down K / hostvm_link_up K   host side: tap<K> down / up. The guest's NIC keeps
 #                               its carrier (no link event in the guest; a cut behind a switch):
@@ -252,6 +255,17 @@ PY" || rc=$?
     log "guest daemon pid $HOSTVM_DAEMON_PID serves nbd+unix:///disk0?socket=$HOSTVM_NBD_SOCK (log $HOSTVM_DAEMON_LOG)"
 }
 
+hostvm_daemon_kill() {
+    [[ -n ${HOSTVM_DAEMON_PID:-} ]] || die "hostvm_daemon_kill: no daemon started"
+    local sig=${1:-KILL} pid=$HOSTVM_DAEMON_PID
+    HOSTVM_DAEMON_PID=
+    HOSTVM_CMD_TIMEOUT=30 hostvm_cmd "kill -$sig $pid || exit 1
+        for i in \$(seq 400); do [ -s /mnt/share/daemon.rc ] && exit 0; sleep 0.05; done; exit 1" >/dev/null ||
+        die "mpiscsid in the guest (pid $pid) did not end within 20 s of SIG$sig"
+    HOSTVM_DAEMON_RC=$(tr -dc '0-9' <"$HOSTVM_SHARE/daemon.rc")
+    export HOSTVM_DAEMON_RC
+}
+
 hostvm_daemon_stop() {
     [[ -n ${HOSTVM_DAEMON_PID:-} ]] || return 0
     local pid=$HOSTVM_DAEMON_PID rc
@@ -371,7 +385,8 @@ hostvm_setup() {
     TGT_BACKING="/dev/shm/mpi-$TGT_SUF.img"
     TGT_SIZE=$((size_mb * 1024 * 1024))
     TGT_PATHS=$k_paths TGT_NPORTALS=$k_paths TGT_NICS=0 TGT_CROSS=0
-    TGT_EXTRA_LUNS= TGT_SCSI_SN= TGT_SCSI_ID= TGT_PID=
+    # shellcheck disable=SC2034  # tgt.sh's tgt_start reads them
+    TGT_EXTRA_LUNS='' TGT_SCSI_SN='' TGT_SCSI_ID='' TGT_PID=
     TGT_LOG="$FIX_LOGDIR/tgtd.log"
     HOSTVM_PATHS=$k_paths
     HOSTVM_CONSOLE="$FIX_LOGDIR/hostvm-console.log"
