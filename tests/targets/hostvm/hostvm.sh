@@ -393,7 +393,7 @@ hostvm_setup() {
     HOSTVM_SHARE="$FIX_LOGDIR/hostvm-share"
     HOSTVM_CTL="$FIX_DIR/hostvm-ctl.sock"
     HOSTVM_MON="$FIX_DIR/hostvm-mon.sock"
-    HOSTVM_PID= HOSTVM_DAEMON_PID=
+    HOSTVM_PID='' HOSTVM_DAEMON_PID=''
     HOSTVM_SHARE=$(realpath -m "$HOSTVM_SHARE")
     [[ $HOSTVM_SHARE != *[[:space:]]* ]] || die "hostvm: the share's path has a blank: $HOSTVM_SHARE"
     rm -rf "$HOSTVM_SHARE"

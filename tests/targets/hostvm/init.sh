@@ -36,7 +36,7 @@ fail() {
     sleep 60
 }
 
-PATHS=2 LOAD=all SHARE= UDEV=1
+PATHS=2 LOAD=all SHARE='' UDEV=1
 for w in $(cat /proc/cmdline); do
     case $w in
         hostvm.paths=*) PATHS=${w#*=} ;;
