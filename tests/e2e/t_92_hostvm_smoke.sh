@@ -34,6 +34,12 @@ echo "from-host-$$" >"$SHARE/in"
 g "echo from-guest > $SHARE/out" || die "the guest cannot write to the share at its host path"
 [[ $(cat "$SHARE/out") == from-guest ]] || die "the guest's write did not reach the host"
 g 'touch /usr/bin/hostvm-probe 2>/dev/null' && die "the host's root is writable from the guest"
+# the guest's /etc is a writable copy of the host's (as tarred at boot: apt may change the host's)
+n_tar=$(tar -tf "$FIX_DIR/hostvm-etc.tar" | wc -l)
+n_guest=$(g 'find /etc | wc -l' | tr -dc '0-9')
+(( n_tar > 100 )) && [[ $n_guest == "$n_tar" ]] || die "the guest's /etc has $n_guest entries, the host's tar $n_tar"
+g 'echo probe > /etc/hostvm-probe && grep -qx hostvm /etc/hostname' || die "the guest's /etc is not its own writable copy"
+[[ ! -e /etc/hostvm-probe ]] || die "the guest's write to /etc reached the host"
 g 'test -b /dev/nbd0 && test -d /sys/module/target_core_user && test -d /sys/module/tcm_loop && test -d /sys/module/uio' ||
     die "guest: /dev/nbd0 or target_core_user/tcm_loop/uio missing: $(g 'ls /dev/nbd* | head -3; lsmod')"
 g 'modprobe -r nbd && ! test -e /dev/nbd0 && modprobe nbd nbds_max=4 && test -b /dev/nbd3 && ! test -e /dev/nbd4' ||

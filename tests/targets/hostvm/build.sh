@@ -119,7 +119,7 @@ fi
 
 # ---------------------------------------------------------------- initramfs
 inputs_hash=$( { cat "$KCACHE/kernel.stamp" "$CACHE/modules/list";
-                 sha256sum "$HERE/init.sh" "$BUSYBOX" | cut -d' ' -f1; } | sha256sum | cut -d' ' -f1)
+                 sha256sum "$HERE/init.sh" "$HERE/build.sh" "$BUSYBOX" | cut -d' ' -f1; } | sha256sum | cut -d' ' -f1)
 if [[ $(cat "$CACHE/initramfs.stamp" 2>/dev/null || true) == "$inputs_hash" && -s $CACHE/initramfs.cpio.gz ]]; then
     say "up to date: $CACHE ($(cat "$KCACHE/kernel.stamp"))"
     exit 0
@@ -128,6 +128,10 @@ say "building initramfs"
 root=$(mktemp -d "$CACHE/root.XXXXXX")
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,run,etc,newroot,lib}
+# target_core_mod's db_root (persistent reservations with APTPL, ALUA metadata): it must exist
+# when the module loads, and the kernel threads that write there resolve it from the
+# initramfs's root (seen in the chroot as /run/hostvm/initrd/etc/target)
+mkdir -p "$root"/etc/target/{pr,alua}
 cp "$BUSYBOX" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp "$HERE/init.sh" "$root/init"

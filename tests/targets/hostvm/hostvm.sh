@@ -418,6 +418,9 @@ hostvm_setup() {
     truncate -s "${size_mb}M" "$TGT_BACKING"
     tgt_start
 
+    # the guest's /etc comes from this tar (read through the 9p root; see init.sh)
+    tar -C / -cf "$FIX_DIR/hostvm-etc.tar" etc 2>"$FIX_LOGDIR/hostvm-etc-tar.log" ||
+        log "tar of /etc reported problems (see $FIX_LOGDIR/hostvm-etc-tar.log); the guest unpacks what it holds"
     local load=${HOSTVM_LOAD:-all}
     load=${load// /,}
     local kernel=$kcache/vmlinux t0 t1 st
@@ -427,7 +430,7 @@ hostvm_setup() {
     # panic; net.ifnames=0: udev keeps the eth<k-1> names
     ip netns exec "$TGT_NS" qemu-system-x86_64 -nodefaults -machine q35 -accel tcg -cpu max \
         -m "${HOSTVM_MEM:-768}" -smp "${HOSTVM_SMP:-1}" -kernel "$kernel" -initrd "$cache/initramfs.cpio.gz" \
-        -append "console=ttyS0 quiet panic=-1 no_timer_check net.ifnames=0 hostvm.paths=$k_paths hostvm.load=$load hostvm.share=$HOSTVM_SHARE hostvm.udev=${HOSTVM_UDEV:-1} ${HOSTVM_APPEND:-}" \
+        -append "console=ttyS0 quiet panic=-1 no_timer_check net.ifnames=0 hostvm.paths=$k_paths hostvm.load=$load hostvm.share=$HOSTVM_SHARE hostvm.udev=${HOSTVM_UDEV:-1} hostvm.etc=$FIX_DIR/hostvm-etc.tar ${HOSTVM_APPEND:-}" \
         -display none -no-reboot \
         -monitor "unix:$HOSTVM_MON,server=on,wait=off" \
         -chardev "file,id=con,path=$HOSTVM_CONSOLE" -serial chardev:con \
