@@ -22,6 +22,8 @@
 # are seen as they were when first read (cache=loose) and the guest's /tmp is its own: hand
 # files over (configs, scripts, results) through the share, which the host and the guest see
 # at the same path. The console log gets the guest kernel's errors (I/O errors, hung tasks).
+# target_core_mod's db_root /etc/target (APTPL reservations, ALUA metadata) is the initramfs's:
+# in the guest /run/hostvm/initrd/etc/target. One guest per test script.
 #
 # Topology (path k = 1..K): one namespace TGT_NS = mpi-tgt-$SUF holds tap<k> with 198.18.k.2/24
 # and tgtd (the options of tgt.sh: tid 1 = TGT_IQN, LUN 1 on a sparse file in /dev/shm,
