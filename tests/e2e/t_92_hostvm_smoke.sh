@@ -89,6 +89,7 @@ done
 echo "end $n"
 EOF
 rm -f "$SHARE/stop" "$SHARE/reader.log"
+hostvm_kmsg_mark
 g "setsid bash /mnt/share/reader.sh '$URI' </dev/null >/mnt/share/reader.log 2>&1 &" || die "reader did not start"
 rounds() { grep -c '^ok ' "$SHARE/reader.log" 2>/dev/null || true; }
 wait_until 60 eval '(( $(rounds) >= 2 ))' || die "guest reader: no 2 rounds in 60 s: $(cat "$SHARE/reader.log")"
@@ -133,8 +134,11 @@ out=$(g "qemu-io -f raw -c 'read -P 0xa5 8M 1M' '$URI'") && ! grep -qi 'fail\|er
     die "final read in the guest: $out"
 hostvm_daemon_stop
 [[ -s $HOSTVM_DAEMON_LOG ]] || die "no daemon log in the share"
-grep -qi '198\.18\.1\.2' "$HOSTVM_DAEMON_LOG" || die "the daemon log in the share does not mention path 1"
-g 'dmesg' >"$FIX_LOGDIR/guest-dmesg.log" || true
+grep -q 'path 1 198\.18\.1\.2:3260 down' "$HOSTVM_DAEMON_LOG" || die "the daemon log in the share has no 'path 1 ... down'"
+grep -q 'link eth1 .*down' "$HOSTVM_DAEMON_LOG" || die "the daemon log in the share has no 'link eth1 ... down'"
+grep -q 'signal 15' "$HOSTVM_DAEMON_LOG" || die "the daemon log in the share does not show the SIGTERM"
+out=$(hostvm_kmsg_errors) || die "guest kernel log: $out"
+[[ -z $out ]] || die "guest kernel reported errors: $out"
 log "daemon log in the share: $(wc -l <"$HOSTVM_DAEMON_LOG") lines"
 echo "# hostvm guest boot-to-ready: $HOSTVM_BOOT_MS ms"
 echo "PASS: t_92_hostvm_smoke"

@@ -94,6 +94,13 @@
 #   hostvm_heal_all             undo every fault above (the namespace's deletion does it at exit)
 #   hostvm_tap_bytes K          rx+tx bytes of tap<K> (to see which path carries the I/O)
 #   hostvm_monitor CMD...       send a command to QEMU's human monitor, print its answer
+#   hostvm_kmsg_mark            write a mark into the guest kernel's log (call it in the main shell,
+#                               not in $(...): it counts the marks)
+#   hostvm_kmsg_errors          print the guest kernel's error lines since the last mark (or boot):
+#                               messages of level err or worse (nbd's dead connections, file
+#                               system errors, hung tasks) and "I/O error" / "blocked for more
+#                               than" of any level. Empty: none. The whole kernel log is saved
+#                               in FIX_LOGDIR/hostvm-dmesg.log.
 #   hostvm_cleanup              kill qemu by PID, stop tgtd, delete the namespace and the backing
 #                               file (registered by hostvm_setup)
 # Target-side changes go through tgt.sh: tgt_add_lun N SIZE_MB, tgt_stop / tgt_start (target
@@ -282,6 +289,21 @@ hostvm_daemon_stop() {
         die "sanitizer report in the guest daemon's log: $HOSTVM_DAEMON_LOG"
     fi
     [[ $rc == 0 ]] || die "mpiscsid in the guest exited with status '$rc' after SIGTERM; log: $HOSTVM_DAEMON_LOG"
+}
+
+# ---------------------------------------------------------------- the guest kernel's log
+HOSTVM_KMSG_MARK=0
+hostvm_kmsg_mark() {
+    HOSTVM_KMSG_MARK=$((HOSTVM_KMSG_MARK + 1))
+    hostvm_cmd "echo 'hostvm-mark-$HOSTVM_KMSG_MARK' > /dev/kmsg" || die "hostvm_kmsg_mark failed"
+}
+hostvm_kmsg_errors() {
+    # dmesg -x: "kern  :err   : [ts] text"; keep what follows the last mark
+    hostvm_cmd "dmesg -x" >"$FIX_LOGDIR/hostvm-dmesg.log" || return 1
+    awk -v mark="hostvm-mark-$HOSTVM_KMSG_MARK" -v any="$HOSTVM_KMSG_MARK" '
+        any > 0 && $0 ~ (mark "$") { n = 0; delete keep; next }
+        /:(emerg|alert|crit|err) *:/ || /I\/O error|blocked for more than/ { keep[++n] = $0 }
+        END { for (i = 1; i <= n; i++) print keep[i] }' "$FIX_LOGDIR/hostvm-dmesg.log"
 }
 
 # ---------------------------------------------------------------- faults (host side)
