@@ -18,6 +18,8 @@ PKGS=(
     qemu-system-x86 busybox-static
     # a bootable guest disk image (tests/targets/guest), booted by QEMU from the NBD export
     syslinux syslinux-common mtools dosfstools e2fsprogs fdisk
+    # the guest that runs the daemon itself (tests/targets/hostvm): udev for /dev/disk/by-id in the guest
+    udev
     # man pages
     man-db groff-base
     # NBD over TLS: certificates and keys in the TLS test and benchmark
