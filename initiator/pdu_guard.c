@@ -54,6 +54,7 @@ struct task {
 	uint32_t itt;
 	uint8_t kind;
 	bool rd, wr;        /* SCSI: R and W flags of the command */
+	bool medium;        /* SCSI: a WRITE of medium data (not a parameter list such as UNMAP's) */
 	bool cmd_sent;      /* the command PDU (with any immediate data) has left completely */
 	bool unsol_open;    /* unsolicited Data-Out announced (command F=0), its last PDU not yet sent */
 	uint8_t tmf_fn;     /* TMF: function */
@@ -378,6 +379,25 @@ static bool write_pending(const struct task *t)
 }
 
 /*
+ * Commands whose data-out is medium data: WRITE(6/10/12/16), WRITE AND VERIFY(10/12/16),
+ * WRITE SAME(10/16), COMPARE AND WRITE. A residual at GOOD would mean data not written.
+ * Parameter lists (UNMAP, MODE SELECT, PERSISTENT RESERVE OUT, ...) are all sent before the
+ * status either way; tgtd reports an underflow residual for UNMAP's list with GOOD, which
+ * says nothing about the medium.
+ */
+static bool medium_write(uint8_t op)
+{
+	switch (op) {
+	case 0x0a: case 0x2a: case 0xaa: case 0x8a:
+	case 0x2e: case 0xae: case 0x8e:
+	case 0x41: case 0x93: case 0x89:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
  * Final status of a SCSI command (SCSI Response, or Data-In with S).
  * flags: the U (0x02) and O (0x04) bits; residual from the PDU.
  */
@@ -407,7 +427,7 @@ static int check_status(struct mp_pdu_guard *g, struct task *t, uint8_t status, 
 				      t->edtl);
 		}
 	} else if (t->wr && !t->rd) {
-		if (over || under)
+		if (over || (under && t->medium))
 			return refuse(g, "WRITE ITT 0x%x: GOOD with a residual %s of %u bytes", t->itt,
 				      over ? "overflow" : "underflow", residual);
 		if (t->out_sent != t->edtl)
@@ -946,6 +966,7 @@ static int out_header(struct mp_pdu_guard *g)
 		uint8_t f = h[1];
 		t->rd = f & 0x40;
 		t->wr = f & 0x20;
+		t->medium = medium_write(h[32]);
 		t->edtl = mp_be32(h + 20);
 		if (t->wr) {
 			t->unsol_open = !(f & 0x80);

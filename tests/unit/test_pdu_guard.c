@@ -127,12 +127,19 @@ static void login_with(struct script *s, const char *keys, size_t klen)
 static void login(struct script *s) { login_with(s, tgt_keys, sizeof(tgt_keys)); }
 
 /* flags: 0x80 F, 0x40 R, 0x20 W. imm bytes of immediate data. */
-static void cmd_part(struct script *s, uint32_t itt, uint8_t flags, uint32_t edtl, uint32_t imm, size_t keep)
+/* A SCSI Command PDU; its CDB is READ(16) or WRITE(16) by direction unless op says otherwise. */
+static void cmd_op_part(struct script *s, uint32_t itt, uint8_t flags, uint32_t edtl, uint32_t imm, size_t keep,
+			uint8_t op)
 {
 	uint8_t h[48];
 	bhs(h, 0x01, flags | 0x01, itt);
 	mp_put_be32(h + 20, edtl);
+	h[32] = op ? op : (flags & 0x20) ? 0x8a : 0x88;
 	emit_part(s, true, h, NULL, imm, keep);
+}
+static void cmd_part(struct script *s, uint32_t itt, uint8_t flags, uint32_t edtl, uint32_t imm, size_t keep)
+{
+	cmd_op_part(s, itt, flags, edtl, imm, keep, 0);
 }
 static void cmd(struct script *s, uint32_t itt, uint8_t flags, uint32_t edtl, uint32_t imm)
 {
@@ -688,6 +695,17 @@ Test(pdu_guard, write_good_with_residual)
 	cmd(&s, 0x33, 0xa0, 4096, 4096);
 	scsi_rsp(&s, 0x33, 0x82, 0, 0, 4096, 0);
 	expect(&s, "WRITE ITT 0x33: GOOD with a residual underflow of 4096 bytes");
+}
+
+/* tgtd answers UNMAP with GOOD and an underflow residual of its whole parameter list: the list
+ * had left, and no medium data is at stake, so the path is not refused for it. */
+Test(pdu_guard, parameter_list_good_with_residual_is_accepted)
+{
+	static struct script s;
+	login(&s);
+	cmd_op_part(&s, 0x35, 0xa0, 24, 24, 0, 0x42);
+	scsi_rsp(&s, 0x35, 0x82, 0, 0, 24, 0);
+	expect(&s, NULL);
 }
 
 Test(pdu_guard, r2t_beyond_write_length)
