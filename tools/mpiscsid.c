@@ -21,6 +21,7 @@
 #include "tools/config.h"
 #include "tools/nbd_setup.h"
 #include "tools/ctl_server.h"
+#include "tools/exports.h"
 #include "tools/secrets.h"
 #include "transport/nbd/nbd_server.h"
 
@@ -55,7 +56,7 @@ struct daemon {
 	struct ev_loop *loop;
 	struct mp_clock clock;
 	struct mp_conf conf;
-	struct nbd_server *nbd;
+	struct mp_exports *exports;
 	struct disk **disks;            /* running disks; pointers stay valid while they run */
 	size_t n_disks;
 	struct disk *draining;          /* removed disks still finishing their requests */
@@ -171,6 +172,7 @@ static void print_disk(FILE *f, const struct mp_conf_disk *k)
 	       k->marginal_hold_ms, k->marginal_latency_factor);
 	fprintf(f, "alua = %s\nalua_explicit = %s\nalua_refresh = %ums\n", k->alua_off ? "off" : "auto",
 	       k->alua_explicit ? "yes" : "no", k->alua_refresh_ms);
+	mp_conf_print_frontends(f, k);
 	print_chap(f, "", k->auth, k->chap_user, k->chap_mutual_user);
 	if (k->n_discovery)
 		print_chap(f, "discovery_", k->discovery_auth, k->discovery_chap_user, k->discovery_chap_mutual_user);
@@ -180,18 +182,9 @@ static void disk_ready(struct mp_lu *lu, void *arg)
 {
 	struct disk *k = arg;
 	struct daemon *d = k->d;
-	char desc[320];
 	if (k->draining)
 		return;
-	const struct mp_lu_info *in = mp_lu_get_info(lu);
-
-	snprintf(desc, sizeof(desc), "%s %s %s", in->vendor, in->product, in->designator);
-	if (nbd_server_add_export(d->nbd, k->conf->export_name, desc, lu) != 0) {
-		mp_err("disk %s: cannot add NBD export '%s'", k->conf->name, k->conf->export_name);
-		d->exit_status = 1;
-		ev_break(d->loop, EVBREAK_ALL);
-		return;
-	}
+	mp_exports_disk_ready(d->exports, k->conf, lu); /* a failing front end logs; the others serve */
 	k->exported = true;
 	if (d->listening)
 		return;
@@ -199,7 +192,7 @@ static void disk_ready(struct mp_lu *lu, void *arg)
 		if (!d->disks[i]->exported)
 			return; /* the socket appears once every configured disk has attached */
 	char err[512], where[MP_CONF_MAX_LISTEN * (MP_CONF_LISTEN_LEN + 2)];
-	if (mp_nbd_listen_all(d->nbd, &d->conf, err, sizeof(err)) != 0) {
+	if (mp_exports_start(d->exports, &d->conf, err, sizeof(err)) != 0) {
 		mp_err("%s", err);
 		d->exit_status = 1;
 		ev_break(d->loop, EVBREAK_ALL);
@@ -504,7 +497,7 @@ static void disk_remove(struct daemon *d, struct disk *k, const char *why)
 		}
 	mp_info("disk %s: %s: draining", k->conf->name, why);
 	if (k->exported)
-		nbd_server_remove_export(d->nbd, k->conf->export_name);
+		mp_exports_disk_removed(d->exports, k->conf->name);
 	k->exported = false;
 	k->draining = true;
 	k->drain_next = d->draining;
@@ -602,7 +595,7 @@ static int daemon_reload(struct daemon *d, char *msg, size_t len)
 		mp_warn("reload: [nbd] listen and TLS settings change only with a restart");
 	if (strcmp(nc.control, d->conf.control) != 0)
 		mp_warn("reload: control changes only with a restart");
-	mp_nbd_apply_limits(d->nbd, &nc); /* limits apply to new connections and requests at once */
+	mp_exports_reload(d->exports, &nc); /* limits apply to new connections and requests at once */
 	if (nc.log_level != d->conf.log_level)
 		mp_log_set_level((enum mp_log_level)nc.log_level);
 	unsigned added = 0, removed = 0, changed = 0, kept = 0, failed = 0;
@@ -846,6 +839,12 @@ static const char *model_disk_export(void *arg, size_t i)
 	return ((struct daemon *)arg)->disks[i]->conf->export_name;
 }
 
+static void model_disk_device(void *arg, size_t i, char *buf, size_t n)
+{
+	struct daemon *d = arg;
+	mp_exports_device(d->exports, d->disks[i]->conf->name, buf, n);
+}
+
 static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents MP_UNUSED)
 {
 	mp_info("signal %d: shutting down", w->signum);
@@ -859,8 +858,8 @@ static void daemon_teardown(struct daemon *d)
 	 * in the core), then the LUs, which fail what waits with ESHUTDOWN. */
 	mp_ctl_free(d->ctl);
 	d->ctl = NULL;
-	nbd_server_free(d->nbd);
-	d->nbd = NULL;
+	mp_exports_free(d->exports);
+	d->exports = NULL;
 	for (size_t i = 0; i < d->n_disks; i++)
 		disk_free(d, d->disks[i]);
 	d->n_disks = 0;
@@ -944,13 +943,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d.loop = ev_default_loop(EVFLAG_AUTO);
 	mp_evclock_init(&d.clock, d.loop);
-	d.nbd = nbd_server_new(d.loop);
-	if (!d.nbd) {
-		mp_err("out of memory");
+	d.exports = mp_exports_new(d.loop, &d.conf, tls, err, sizeof(err));
+	if (!d.exports) {
+		mp_err("%s", err);
 		return 1;
 	}
-	nbd_server_set_tls(d.nbd, tls);
-	mp_nbd_apply_limits(d.nbd, &d.conf);
 	/* Link monitor first, so paths on a NIC that is already down start out failed. */
 	d.linkmon = mp_linkmon_new(d.loop, link_changed, &d);
 	if (!d.linkmon)
@@ -968,6 +965,7 @@ int main(int argc, char **argv)
 		.disk_lu = model_disk_lu,
 		.disk_name = model_disk_name,
 		.disk_export = model_disk_export,
+		.disk_device = model_disk_device,
 		.session = model_session,
 		.config_text = model_config_text,
 		.config_file = model_config_file,
