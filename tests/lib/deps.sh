@@ -18,6 +18,8 @@ PKGS=(
     qemu-system-x86 busybox-static
     # a bootable guest disk image (tests/targets/guest), booted by QEMU from the NBD export
     syslinux syslinux-common mtools dosfstools e2fsprogs fdisk
+    # udevd in the hostvm guest: /dev/disk/by-id links of kernel front ends (etc/99-mpiscsi.rules)
+    udev
     # man pages
     man-db groff-base
     # NBD over TLS: certificates and keys in the TLS test and benchmark

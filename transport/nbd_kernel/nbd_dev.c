@@ -175,6 +175,23 @@ static int find_attached(const char *backend)
 
 static void conn_closed(void *arg, struct nbd_conn *c);
 
+/*
+ * Ask udev to look at the device again: the kernel announces the size before the backend
+ * identifier can be read, so the rule making /dev/disk/by-id/mpiscsi-<designator>
+ * (etc/99-mpiscsi.rules) needs a change event after the attach. Best effort.
+ */
+static void uevent_change(int index)
+{
+	char path[96];
+	snprintf(path, sizeof(path), SYS_BLOCK "/nbd%d/uevent", index);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, "change", 6) < 0)
+		mp_debug("nbd-device: %s: %s", path, strerror(errno));
+	close(fd);
+}
+
 static void kslots_fail_close(int *pair_fds, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -461,6 +478,7 @@ static int dev_add_disk(struct mp_export_fe *fe, const struct mp_export_disk *d,
 		"dead-connection timeout %u s, backend %s)", d->name, k->index, (unsigned long long)k->lim.size,
 		k->lim.min_block, k->n_slots, k->opt.timeout_s, k->opt.dead_timeout_s, k->backend);
 added:
+	uevent_change(k->index);
 	list_add(&fe->disks, k);
 	*out = k;
 	return 0;
