@@ -180,7 +180,10 @@ size_t mp_exports_disk_ready(struct mp_exports *ex, const struct mp_conf_disk *d
 		struct mp_export_fe_disk *h = NULL;
 		if (fi < 0 || mp_export_add(ex->fe[fi], &ed, &h, err, sizeof(err)) != 0) {
 			/* This front end only: the disk's others, and the daemon, go on. */
-			mp_err("%s%s", strncmp(err, "disk ", 5) == 0 ? "" : "disk ", err);
+			if (strncmp(err, "disk ", 5) == 0)
+				mp_err("%s", err);
+			else
+				mp_err("disk %s: %s", d->name, err);
 			continue;
 		}
 		r->in[r->n_in].fe = (size_t)fi;
