@@ -13,7 +13,7 @@
 # NIC 1 down and, separately, silences path 2. Under TCG absolute numbers are meaningless:
 # read the ratios (the table's last column is nbd0/socket).
 #
-# Environment: BUILD (default build), BENCH_SECONDS (default 8), BENCH_RUNS (default 3).
+# Environment: BUILD (default build), BENCH_SECONDS (default 6), BENCH_RUNS (default 3).
 # Results: stdout and $BUILD/bench/local_disk.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,7 +26,7 @@ need_tool jq jq
 fio --enghelp 2>/dev/null | grep -qx '[[:space:]]*nbd' || die "fio has no nbd engine (package fio built with libnbd)"
 [[ -x $BUILD/bin/mpiscsid && -x $BUILD/bin/mpiscsiadm ]] || die "$BUILD/bin/mpiscsid not built (make all)"
 
-SECS=${BENCH_SECONDS:-8}
+SECS=${BENCH_SECONDS:-6}
 RUNS=${BENCH_RUNS:-3}
 [[ $SECS =~ ^[0-9]+$ && $SECS -ge 1 ]] || die "BENCH_SECONDS must be a positive integer"
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 && $RUNS -le 20 ]] || die "BENCH_RUNS must be 1..20"
@@ -34,7 +34,7 @@ OUT="$BUILD/bench"
 mkdir -p "$OUT"
 OUT=$(realpath "$OUT")
 
-hostvm_setup 2 256
+hostvm_setup 2 64
 SHARE=$(hostvm_share)
 ADM=$(realpath "$BUILD/bin/mpiscsiadm")
 URI="nbd+unix:///disk0?socket=$HOSTVM_NBD_SOCK"
@@ -43,7 +43,7 @@ hostvm_conf "$SHARE/bench.conf" "frontend = socket
 frontend = nbd-device:/dev/nbd0"
 hostvm_daemon_start "$SHARE/bench.conf"
 g "test \"\$(cat /sys/block/nbd0/backend 2>/dev/null)\" != ''" || die "/dev/nbd0 not attached: $(tail -n 5 "$HOSTVM_DAEMON_LOG")"
-g 'dd if=/dev/urandom of=/dev/nbd0 bs=1M count=256 oflag=direct status=none' || die "warm-up write failed"
+HOSTVM_CMD_TIMEOUT=600 g 'dd if=/dev/urandom of=/dev/nbd0 bs=1M count=64 oflag=direct status=none' || die "warm-up write failed"
 
 # run_fio FRONT WORKLOAD: prints "iops cpu_us_per_io"
 run_fio() {
@@ -60,7 +60,7 @@ run_fio() {
         target="--ioengine=nbd --uri=$URI"
     fi
     HOSTVM_CMD_TIMEOUT=$((SECS + 60)) g "t0=\$(awk '{print \$14+\$15}' /proc/$HOSTVM_DAEMON_PID/stat)
-        fio --name=b $target --rw=$rw --bs=$bs --iodepth=$qd --size=256M --time_based --runtime=$SECS \
+        fio --name=b $target --rw=$rw --bs=$bs --iodepth=$qd --size=64M --time_based --runtime=$SECS \
             --output-format=json --output=/mnt/share/fio.json >/dev/null || exit 1
         t1=\$(awk '{print \$14+\$15}' /proc/$HOSTVM_DAEMON_PID/stat)
         echo \$((t1 - t0)) \$(getconf CLK_TCK) >/mnt/share/cpu" || die "fio $front $wl failed"

@@ -186,6 +186,17 @@ grep -c '/dev/nbd0 reattached' "$HOSTVM_DAEMON_LOG" | grep -qx 3 || die "the dev
 HOSTVM_CMD_TIMEOUT=120 g 'mount /dev/nbd0 /mnt/t && cd /mnt/t && sha256sum -c --quiet /tmp/sums && cd / && umount /mnt/t' ||
     die "the files are not intact after the outage"
 log "a new daemon reattached /dev/nbd0; the files are intact"
+
+# ---- 5. removal: a reload without nbd-device drains the disk and disconnects the device ----
+hostvm_conf "$CONF" "no_path_retry = 30
+frontend = socket"
+g "kill -HUP $HOSTVM_DAEMON_PID" || die "SIGHUP failed"
+wait_until 60 grep -q 'disk disk0: /dev/nbd0 disconnected' "$HOSTVM_DAEMON_LOG" ||
+    die "no disconnect after the reload: $(tail -n 5 "$HOSTVM_DAEMON_LOG")"
+wait_until 30 g 'test ! -e /sys/block/nbd0/backend && test "$(cat /sys/block/nbd0/size)" = 0' ||
+    die "/dev/nbd0 still attached after its disk was removed: $(g 'ls /sys/block/nbd0; cat /sys/block/nbd0/size')"
+wait_until 60 socket_reads || die "the socket export does not serve after the reload: $out"
+log "reload without nbd-device: disk drained, /dev/nbd0 disconnected, the socket export serves"
 hostvm_daemon_stop
 g 'dmesg' >"$FIX_LOGDIR/guest-dmesg.log" || true
 echo "PASS: t_93_nbd_dev"
