@@ -145,25 +145,26 @@ static struct disk_rec *rec_find(const struct mp_exports *ex, const char *name, 
 	return *p;
 }
 
-size_t mp_exports_disk_ready(struct mp_exports *ex, const struct mp_conf_disk *d, struct mp_lu *lu)
+size_t mp_exports_disk_ready(struct mp_exports *ex, const char *name, const char *export_name,
+			     const struct mp_conf_disk *d, struct mp_lu *lu)
 {
 	const struct mp_lu_info *in = mp_lu_get_info(lu);
 	char desc[320], err[768];
 
-	if (rec_find(ex, d->name, NULL)) {
-		mp_warn("disk %s: already exported", d->name);
+	if (rec_find(ex, name, NULL)) {
+		mp_warn("disk %s: already exported", name);
 		return 0;
 	}
 	struct disk_rec *r = calloc(1, sizeof(*r));
 	if (!r) {
-		mp_err("disk %s: cannot export: out of memory", d->name);
+		mp_err("disk %s: cannot export: out of memory", name);
 		return 0;
 	}
-	snprintf(r->name, sizeof(r->name), "%s", d->name);
+	snprintf(r->name, sizeof(r->name), "%s", name);
 	snprintf(desc, sizeof(desc), "%s %s %s", in ? in->vendor : "", in ? in->product : "", in ? in->designator : "");
 	struct mp_export_disk ed = {
-		.name = d->name,
-		.export_name = d->export_name,
+		.name = name,
+		.export_name = export_name ? export_name : name,
 		.description = desc,
 		.lu = lu,
 		.nbd_dev = {
@@ -183,7 +184,7 @@ size_t mp_exports_disk_ready(struct mp_exports *ex, const struct mp_conf_disk *d
 			if (strncmp(err, "disk ", 5) == 0)
 				mp_err("%s", err);
 			else
-				mp_err("disk %s: %s", d->name, err);
+				mp_err("disk %s: %s", name, err);
 			continue;
 		}
 		r->in[r->n_in].fe = (size_t)fi;

@@ -22,11 +22,14 @@ struct mp_exports *mp_exports_new(struct ev_loop *loop, const struct mp_conf *c,
 				  char *err, size_t errlen);
 
 /*
- * Disk d's LU is ready (its first path attached): add it to each of its front ends. A front
- * end that fails logs one error naming the disk and what to do; the others go on and the
- * daemon keeps running. Returns how many front ends serve the disk now.
+ * The disk called name (unique among running disks) has its LU ready (its first path
+ * attached): add it to each front end its configuration section conf lists (frontend, the
+ * nbd_* keys; several disks may share one section), the socket export under export_name.
+ * A front end that fails logs one error naming the disk and what to do; the others go on
+ * and the daemon keeps running. Returns how many front ends serve the disk now.
  */
-size_t mp_exports_disk_ready(struct mp_exports *ex, const struct mp_conf_disk *d, struct mp_lu *lu);
+size_t mp_exports_disk_ready(struct mp_exports *ex, const char *name, const char *export_name,
+			     const struct mp_conf_disk *conf, struct mp_lu *lu);
 
 /*
  * Every disk known at start is ready: start serving (the socket server listens on the
