@@ -184,7 +184,7 @@ static void disk_ready(struct mp_lu *lu, void *arg)
 	struct daemon *d = k->d;
 	if (k->draining)
 		return;
-	mp_exports_disk_ready(d->exports, k->conf, lu); /* a failing front end logs; the others serve */
+	mp_exports_disk_ready(d->exports, k->conf->name, k->conf->export_name, k->conf, lu); /* a failing front end logs; the others serve */
 	k->exported = true;
 	if (d->listening)
 		return;
