@@ -98,7 +98,7 @@ adm show disks | grep -q '^disk0 .*/dev/nbd0' || die "show disks: no /dev/nbd0: 
 [[ $(g 'cat /sys/block/nbd0/backend' | tr -d '\r\n') == "$DES" ]] || die "backend of nbd0 is not $DES"
 [[ $(g 'blockdev --getsize64 /dev/nbd0' | tr -d '\r\n') == "$TGT_SIZE" ]] || die "nbd0 size is not $TGT_SIZE"
 grep -q 'attached as /dev/nbd0 .*2 connection(s)' "$HOSTVM_DAEMON_LOG" || die "no attach line in the daemon log"
-wait_until 20 g "test \"\$(readlink -f /dev/disk/by-id/mpiscsi-$DES)\" = /dev/nbd0" ||
+wait_until 60 g "test \"\$(readlink -f /dev/disk/by-id/mpiscsi-$DES)\" = /dev/nbd0" ||
     die "no /dev/disk/by-id/mpiscsi-$DES -> nbd0: $(g 'ls -l /dev/disk/by-id/ 2>&1 | tail -5')"
 log "disk0 is /dev/nbd0 ($TGT_SIZE bytes, backend $DES, /dev/disk/by-id/mpiscsi-$DES)"
 
@@ -124,14 +124,14 @@ fio_check() {
 fio_ios() { g "grep -o 'issued rwts: total=[0-9]*,[0-9]*' /mnt/share/$1.out" | sed 's/.*,//' | tr -d '\r\n'; }
 
 fio_start faults 45
-wait_until 30 g 'test -s /mnt/t/faults.dat' || die "fio did not start writing"
+wait_until 120 g 'test -s /mnt/t/faults.dat' || die "fio did not start writing"
 hostvm_nic_down 1
-wait_until 30 eval '! path_up 1' || die "path 1 still up after NIC 1 went down: $(path_states)"
+wait_until 60 eval '! path_up 1' || die "path 1 still up after NIC 1 went down: $(path_states)"
 hostvm_cmd 'sleep 5'
 hostvm_nic_up 1
 wait_until 60 both_up || die "path 1 not back: $(path_states)"
 hostvm_silent_on 2
-wait_until 30 eval '! path_up 2' || die "the daemon did not notice path 2 went silent: $(path_states)"
+wait_until 60 eval '! path_up 2' || die "the daemon did not notice path 2 went silent: $(path_states)"
 hostvm_cmd 'sleep 5'
 hostvm_silent_off 2
 wait_until 60 both_up || die "path 2 not back: $(path_states)"
@@ -145,7 +145,7 @@ log "sums match after umount/mount; no I/O error in the guest kernel log"
 
 # ---- 3. restart (SIGTERM, start) under fio ------------------------------------------------
 fio_start restart 30
-wait_until 30 g 'test -s /mnt/t/restart.dat' || die "fio did not start writing"
+wait_until 120 g 'test -s /mnt/t/restart.dat' || die "fio did not start writing"
 hostvm_cmd 'sleep 3'
 t0=$(date +%s%N)
 hostvm_daemon_stop
@@ -160,17 +160,17 @@ log "restart under fio: $(fio_ios restart) writes, 0 errors; still /dev/nbd0, mo
 
 # ---- 4. SIGKILL: restarted in time, then not at all --------------------------------------
 fio_start kill 30
-wait_until 30 g 'test -s /mnt/t/kill.dat' || die "fio did not start writing"
+wait_until 120 g 'test -s /mnt/t/kill.dat' || die "fio did not start writing"
 hostvm_cmd 'sleep 3'
 g "kill -KILL $HOSTVM_DAEMON_PID"
-wait_until 10 eval '! hostvm_daemon_alive' || die "the daemon survived SIGKILL"
+wait_until 60 eval '! hostvm_daemon_alive' || die "the daemon survived SIGKILL"
 hostvm_daemon_start "$CONF"
 fio_check kill 120
 log "SIGKILL and a start within $NBD_DEAD s: fio $(fio_ios kill) writes, 0 errors"
 
 HOSTVM_CMD_TIMEOUT=60 g 'sync' || die "sync failed"
 g "kill -KILL $HOSTVM_DAEMON_PID"
-wait_until 10 eval '! hostvm_daemon_alive' || die "the daemon survived SIGKILL"
+wait_until 60 eval '! hostvm_daemon_alive' || die "the daemon survived SIGKILL"
 t0=$(date +%s%N)
 out=$(HOSTVM_CMD_TIMEOUT=$((NBD_TIMEOUT + NBD_DEAD + 60)) g 'dd if=/dev/nbd0 of=/dev/null bs=4k count=1 skip=1000 iflag=direct 2>&1; echo rc=$?')
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
@@ -193,7 +193,7 @@ frontend = socket"
 g "kill -HUP $HOSTVM_DAEMON_PID" || die "SIGHUP failed"
 wait_until 60 grep -q 'disk disk0: /dev/nbd0 disconnected' "$HOSTVM_DAEMON_LOG" ||
     die "no disconnect after the reload: $(tail -n 5 "$HOSTVM_DAEMON_LOG")"
-wait_until 30 g 'test ! -e /sys/block/nbd0/backend && test "$(cat /sys/block/nbd0/size)" = 0' ||
+wait_until 60 g 'test ! -e /sys/block/nbd0/backend && test "$(cat /sys/block/nbd0/size)" = 0' ||
     die "/dev/nbd0 still attached after its disk was removed: $(g 'ls /sys/block/nbd0; cat /sys/block/nbd0/size')"
 wait_until 60 socket_reads || die "the socket export does not serve after the reload: $out"
 log "reload without nbd-device: disk drained, /dev/nbd0 disconnected, the socket export serves"
