@@ -156,7 +156,9 @@ Test(export, order_and_exactly_once_teardown)
 	mp_export_remove(ex, h0);
 	mp_export_device(ex, h0, dev, sizeof(dev));
 	cr_assert_str_eq(dev, "", "a removed handle is never passed to the front end again");
-	mp_export_remove(ex, h0);  /* twice: caught by the seam, the front end never sees it */
+	/* Twice: caught by the seam, the front end never sees it (MPISCSI_TEST_NO_EXPORT_GUARD=1
+	 * switches the check off, and this test fails in fake_remove). */
+	mp_export_remove(ex, h0);
 	mp_export_reload(ex, &cfg);
 	mp_export_free(ex);
 	cr_assert_str_eq(journal, "create add:d0 add:d1 start remove:d0 reload free release:d1");
