@@ -154,7 +154,7 @@ log "daemon restarted in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 grep -q '/dev/nbd0 reattached' "$HOSTVM_DAEMON_LOG" || die "the new daemon did not reattach /dev/nbd0: $(tail -n 5 "$HOSTVM_DAEMON_LOG")"
 [[ $(adm --json show disks | jq -r '.disks[0].device') == /dev/nbd0 ]] || die "show disks after the restart: $(adm show disks)"
 fio_check restart 120
-g 'mountpoint -q /mnt/t && test "$(cat /sys/block/nbd0/backend)" = "$(cat /sys/block/nbd0/backend)"' || die "the mount went away"
+g "mountpoint -q /mnt/t && test \"\$(cat /sys/block/nbd0/backend)\" = '$DES'" || die "the mount or the device's backend went away"
 g "dmesg | tail -n +$((DMESG0 + 1)) | grep -iE 'I/O error|Buffer I/O|EXT4-fs error'" && die "I/O errors in the guest kernel log across the restart"
 log "restart under fio: $(fio_ios restart) writes, 0 errors; still /dev/nbd0, mounted"
 
