@@ -192,7 +192,7 @@ static void uevent_change(int index)
 	close(fd);
 }
 
-static void kslots_fail_close(int *pair_fds, size_t n)
+static void close_fds(int *pair_fds, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (pair_fds[i] >= 0)
@@ -211,8 +211,8 @@ static int make_pairs(size_t n, int *ours, int *theirs)
 		int sv[2];
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
 			int e = errno;
-			kslots_fail_close(ours, n);
-			kslots_fail_close(theirs, n);
+			close_fds(ours, n);
+			close_fds(theirs, n);
 			errno = e;
 			return -1;
 		}
@@ -268,9 +268,9 @@ static int revive_now(struct mp_export_fe_disk *k, char *err, size_t errlen)
 		cfg.fds[i] = theirs[i];
 	cfg.n_fds = n;
 	int r = nbd_genl_reconfigure(k->fe->nl, &cfg, err, errlen);
-	kslots_fail_close(theirs, n);  /* the kernel holds its own reference to each it took */
+	close_fds(theirs, n);  /* the kernel holds its own reference to each it took */
 	if (r != 0) {
-		kslots_fail_close(ours, n);
+		close_fds(ours, n);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -459,10 +459,10 @@ static int dev_add_disk(struct mp_export_fe *fe, const struct mp_export_disk *d,
 	cfg.n_fds = k->n_slots;
 	uint32_t index = 0;
 	int r = nbd_genl_connect(fe->nl, &cfg, &index, why, sizeof(why));
-	kslots_fail_close(theirs, k->n_slots);
+	close_fds(theirs, k->n_slots);
 	if (r != 0) {
 		int e = errno;
-		kslots_fail_close(ours, k->n_slots);
+		close_fds(ours, k->n_slots);
 		if (k->index >= 0)
 			snprintf(err, errlen, "disk %s: cannot attach /dev/nbd%d: %s", d->name, k->index, why);
 		else
