@@ -137,6 +137,12 @@ bench-guest: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) tests/bench/guest_boot.sh
 
+## bench-local-disk: /dev/nbd0 (kernel NBD front end) vs fio's nbd engine on the socket export, in the hostvm guest (root, ~6 min)
+.PHONY: bench-local-disk
+bench-local-disk: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tests/bench/local_disk.sh
+
 ## soak: chaos soak, random path faults and NBD client reconnects under verified fio (root; SOAK_MINUTES=10, SOAK_SEED=N replays)
 soak: deps
 	@$(MAKE) --no-print-directory all
@@ -152,6 +158,8 @@ install: $(BINS)
 	install -m 0644 etc/mpiscsi.conf $(DESTDIR)$(PREFIX)/share/doc/mpiscsi/mpiscsi.conf.example
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 0644 etc/mpiscsid.service $(DESTDIR)$(PREFIX)/lib/systemd/system/mpiscsid.service
+	install -d $(DESTDIR)$(PREFIX)/lib/udev/rules.d
+	install -m 0644 etc/99-mpiscsi.rules $(DESTDIR)$(PREFIX)/lib/udev/rules.d/99-mpiscsi.rules
 
 clean:
 	rm -rf build build-san

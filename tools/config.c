@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "tools/config_chap.h"
+#include "tools/config_frontend.h"
 #include "tools/config_nbd.h"
 #include "tools/config_values.h"
 #include "tools/secrets.h"
@@ -473,6 +474,10 @@ static const struct key_def keys[] = {
 	{ .key = "discovery_auth", .sec = SEC_DISK,   .set = cfg_set_discovery_auth },
 	{ .key = "discovery_chap_user", .sec = SEC_DISK, .set = cfg_set_discovery_chap_user },
 	{ .key = "discovery_chap_mutual_user", .sec = SEC_DISK, .set = cfg_set_discovery_chap_mutual_user },
+	{ .key = "frontend",       .sec = SEC_DISK,   .set = cfg_set_frontend, .repeatable = true },
+	{ .key = "nbd_connections", .sec = SEC_DISK,  .set = cfg_set_nbd_connections },
+	{ .key = "nbd_timeout",    .sec = SEC_DISK,   .set = cfg_set_nbd_timeout },
+	{ .key = "nbd_dead_timeout", .sec = SEC_DISK, .set = cfg_set_nbd_dead_timeout },
 };
 _Static_assert(MP_ARRAY_SIZE(keys) <= MP_ARRAY_SIZE(((struct parser *)NULL)->key_line),
 	       "parser.key_line must have a slot per key");
@@ -580,6 +585,7 @@ static struct mp_conf_disk *new_disk(struct mp_conf *c, const char *name, int li
 	d->marginal_latency_factor = 20;
 	d->alua_explicit = true;
 	d->alua_refresh_ms = 5000;
+	cfg_frontend_defaults(d);
 	d->line = line;
 	return d;
 }
@@ -840,6 +846,8 @@ static int parse_line(struct parser *ps, char *line)
 		return perr(ps, ps->line, "%s", why);
 	if (k->set == set_prio)  /* mp_conf_validate blames a rule that names nothing at its line */
 		ps->disk->prios[ps->disk->n_prios - 1].line = ps->line;
+	if (k->set == cfg_set_frontend)  /* a second frontend of one kind names the first's line */
+		ps->disk->frontends[ps->disk->n_frontends - 1].line = ps->line;
 	if (k->sec == SEC_NBD)   /* likewise for the [nbd] checks */
 		cfg_nbd_note_line(ps->c, k->key, ps->line);
 	*seen = ps->line;

@@ -86,6 +86,14 @@ struct mp_conf_prio {
 	int line;             /* line of the prio key */
 };
 
+/* frontend = KIND[:ARG]: one way the disk is presented (tools/config_frontend.c). */
+#define MP_CONF_MAX_FRONTENDS 4
+struct mp_conf_frontend {
+	char kind[16];        /* a registered front end: "socket", "nbd-device" (transport/export.h) */
+	int nbd_index;        /* nbd-device:/dev/nbdN: N; -1 = any free device */
+	int line;             /* line of the frontend key */
+};
+
 #define MP_CONF_MAX_LUN_RANGES 32
 #define MP_CONF_LUN_MAX 16383       /* SAM: the flat/peripheral LUN space libiscsi addresses */
 
@@ -151,6 +159,13 @@ struct mp_conf_disk {
 	enum mp_conf_auth discovery_auth;   /* SendTargets logins; default none */
 	char discovery_chap_user[MP_CONF_CHAP_NAME_MAX];
 	char discovery_chap_mutual_user[MP_CONF_CHAP_NAME_MAX];
+	/* Front ends (tools/config_frontend.c). None listed: socket only. */
+	struct mp_conf_frontend frontends[MP_CONF_MAX_FRONTENDS];
+	size_t n_frontends;
+	uint32_t nbd_connections;           /* nbd-device: socketpairs to the kernel; 1-16, default 2 */
+	uint32_t nbd_timeout_ms;            /* nbd-device: request timeout, whole s; 0 = auto
+					       (mp_conf_nbd_timeout_s) */
+	uint32_t nbd_dead_timeout_ms;       /* nbd-device: dead-connection timeout, whole s; default 60 s */
 	int line;                           /* line of the [disk] header, 0 for URLs */
 };
 
@@ -249,5 +264,15 @@ void mp_conf_print_nbd(FILE *f, const struct mp_conf *c);
  */
 int32_t mp_conf_path_prio(const struct mp_conf_disk *d, const char *iface,
 			  const struct mp_conf_portal *portal);
+
+/* Front ends (tools/config_frontend.c). */
+/* Whether the disk has front end kind ("socket" also when none is listed); *nbd_index (may be
+ * NULL) gets its device number or -1. */
+bool mp_conf_has_frontend(const struct mp_conf_disk *d, const char *kind, int *nbd_index);
+/* The kernel NBD request timeout in seconds: nbd_timeout, or for auto no_path_retry + one
+ * command_timeout + 30 s (a day for no_path_retry = queue). */
+uint32_t mp_conf_nbd_timeout_s(const struct mp_conf_disk *d);
+/* The disk's frontend and nbd_* keys as config text (for print_disk); nothing for the default (socket only). */
+void mp_conf_print_frontends(FILE *f, const struct mp_conf_disk *d);
 
 #endif

@@ -142,6 +142,10 @@ static json_object *disk_json(const struct mp_ctl *ctl, size_t i)
 		return NULL;
 	json_object_object_add(o, "name", str_or_null(m->disk_name(m->arg, i)));
 	json_object_object_add(o, "export", m->disk_export ? str_or_null(m->disk_export(m->arg, i)) : NULL);
+	char dev[128] = "";
+	if (m->disk_device)
+		m->disk_device(m->arg, i, dev, sizeof(dev));
+	json_object_object_add(o, "device", dev[0] ? json_object_new_string(dev) : NULL);
 	json_object_object_add(o, "ready", json_object_new_boolean(info != NULL));
 	json_object_object_add(o, "designator", info ? json_object_new_string(info->designator) : NULL);
 	json_object_object_add(o, "serial", info ? json_object_new_string(info->serial) : NULL);

@@ -35,6 +35,8 @@ struct mp_ctl_model {
 	struct mp_lu *(*disk_lu)(void *arg, size_t i);
 	const char *(*disk_name)(void *arg, size_t i);
 	const char *(*disk_export)(void *arg, size_t i);
+	/* Optional: the kernel block device(s) of disk i ("/dev/nbd0"), "" if none; at most n bytes. */
+	void (*disk_device)(void *arg, size_t i, char *buf, size_t n);
 	/* Optional (NULL: the command answers ENOSYS). Each returns 0, or -1 with errno set and a
 	 * message in msg. */
 	/* The daemon's iSCSI sessions: how many, session i's view, and the LU paths on it. */

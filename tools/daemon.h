@@ -16,6 +16,7 @@
 struct daemon;
 struct tspec;
 struct nbd_server;
+struct mp_exports;
 struct mp_linkmon;
 struct mp_ctl;
 struct mp_discovery;
@@ -75,7 +76,7 @@ struct daemon {
 	struct ev_loop *loop;
 	struct mp_clock clock;
 	struct mp_conf conf;
-	struct nbd_server *nbd;
+	struct mp_exports *exports;     /* the front ends (tools/exports.h) */
 	struct tspec **specs;
 	size_t n_specs;
 	struct sess_entry *sessions;

@@ -213,7 +213,18 @@ static void render_disks(json_object *data)
 					    "PRIO", "PATHS", "QUEUED" };
 	struct table t = { .ncols = MP_ARRAY_SIZE(head) };
 	json_object *disks = adm_get(data, "disks");
-	table_add(&t, head);
+	/* A DEVICE column only when a disk has a kernel device (/dev/nbdN): the table is otherwise unchanged. */
+	bool devcol = false;
+	for (size_t i = 0; i < adm_arr_len(disks); i++)
+		devcol |= adm_get(json_object_array_get_idx(disks, i), "device") != NULL;
+	static const char *const head_dev[] = { "NAME", "EXPORT", "DEVICE", "DESIGNATOR", "VENDOR,PRODUCT", "SIZE",
+						"SELECTOR", "PRIO", "PATHS", "QUEUED" };
+	if (devcol) {
+		t.ncols = MP_ARRAY_SIZE(head_dev);
+		table_add(&t, head_dev);
+	} else {
+		table_add(&t, head);
+	}
 	for (size_t i = 0; i < adm_arr_len(disks); i++) {
 		json_object *d = json_object_array_get_idx(disks, i);
 		char vp[64], size[32], prio[24], paths[48], queued[24];
@@ -230,7 +241,9 @@ static void render_disks(json_object *data)
 		const char *row[] = { adm_gets(d, "name", "?"), adm_gets(d, "export", "-"),
 				      ready ? adm_gets(d, "designator", "?") : "(not ready)", ready ? vp : "-",
 				      ready ? size : "-", adm_gets(d, "selector", "-"), prio, paths, queued };
-		table_add(&t, row);
+		const char *row_dev[] = { row[0], row[1], adm_gets(d, "device", "-"), row[2], row[3], row[4], row[5],
+					  row[6], row[7], row[8] };
+		table_add(&t, devcol ? row_dev : row);
 	}
 	table_print_free(&t);
 }

@@ -22,6 +22,7 @@
 #include "mpath/lu.h"
 #include "tools/config.h"
 #include "tools/nbd_setup.h"
+#include "tools/exports.h"
 #include "tools/ctl_server.h"
 #include "tools/daemon.h"
 #include "tools/secrets.h"
@@ -128,6 +129,7 @@ static void print_disk(FILE *f, const struct mp_conf_disk *k)
 	       k->marginal_hold_ms, k->marginal_latency_factor);
 	fprintf(f, "alua = %s\nalua_explicit = %s\nalua_refresh = %ums\n", k->alua_off ? "off" : "auto",
 	       k->alua_explicit ? "yes" : "no", k->alua_refresh_ms);
+	mp_conf_print_frontends(f, k);
 	print_chap(f, "", k->auth, k->chap_user, k->chap_mutual_user);
 	if (k->n_discovery)
 		print_chap(f, "discovery_", k->discovery_auth, k->discovery_chap_user, k->discovery_chap_mutual_user);
@@ -146,7 +148,7 @@ static void check_listen(struct daemon *d)
 		if (!d->disks[i]->exported)
 			return; /* the socket appears once every configured disk has attached */
 	char err[512], where[MP_CONF_MAX_LISTEN * (MP_CONF_LISTEN_LEN + 2)];
-	if (mp_nbd_listen_all(d->nbd, &d->conf, err, sizeof(err)) != 0) {
+	if (mp_exports_start(d->exports, &d->conf, err, sizeof(err)) != 0) {
 		mp_err("%s", err);
 		d->exit_status = 1;
 		ev_break(d->loop, EVBREAK_ALL);
@@ -159,14 +161,9 @@ static void check_listen(struct daemon *d)
 
 void daemon_disk_ready(struct daemon *d, struct disk *k)
 {
-	char desc[320];
-	if (k && !k->exported) {
-		const struct mp_lu_info *in = mp_lu_get_info(k->lu);
-		snprintf(desc, sizeof(desc), "%s %s %s", in->vendor, in->product, in->designator);
-		if (nbd_server_add_export(d->nbd, k->export_name, desc, k->lu) != 0) {
-			mp_err("disk %s: cannot add NBD export '%s'", k->name, k->export_name);
-			return;
-		}
+	if (k && !k->exported && k->sp) {
+		/* Each front end of the disk's section; one that fails logs, the others serve. */
+		mp_exports_disk_ready(d->exports, k->name, k->export_name, k->sp->conf, k->lu);
 		k->exported = true;
 	}
 	check_listen(d);
@@ -175,7 +172,7 @@ void daemon_disk_ready(struct daemon *d, struct disk *k)
 void daemon_disk_unexport(struct daemon *d, struct disk *k)
 {
 	if (k->exported)
-		nbd_server_remove_export(d->nbd, k->export_name);
+		mp_exports_disk_removed(d->exports, k->name);
 	k->exported = false;
 }
 
@@ -259,7 +256,7 @@ static int daemon_reload(struct daemon *d, char *msg, size_t len)
 		mp_warn("reload: [nbd] listen and TLS settings change only with a restart");
 	if (strcmp(nc.control, d->conf.control) != 0)
 		mp_warn("reload: control changes only with a restart");
-	mp_nbd_apply_limits(d->nbd, &nc); /* limits apply to new connections and requests at once */
+	mp_exports_reload(d->exports, &nc); /* limits apply to new connections and requests at once */
 	if (d->ctl) {
 		mp_ctl_set_max_clients(d->ctl, nc.control_max_clients);
 		mp_ctl_set_max_pending(d->ctl, nc.control_max_pending);
@@ -542,6 +539,12 @@ static const char *model_disk_export(void *arg, size_t i)
 	return ((struct daemon *)arg)->disks[i]->export_name;
 }
 
+static void model_disk_device(void *arg, size_t i, char *buf, size_t n)
+{
+	struct daemon *d = arg;
+	mp_exports_device(d->exports, d->disks[i]->name, buf, n);
+}
+
 static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents MP_UNUSED)
 {
 	mp_info("signal %d: shutting down", w->signum);
@@ -556,8 +559,8 @@ static void daemon_teardown(struct daemon *d)
 	 * specs, and the sessions nothing uses any more. */
 	mp_ctl_free(d->ctl);
 	d->ctl = NULL;
-	nbd_server_free(d->nbd);
-	d->nbd = NULL;
+	mp_exports_free(d->exports);
+	d->exports = NULL;
 	while (d->n_disks) {
 		struct disk *k = d->disks[--d->n_disks];
 		disk_free(d, k);
@@ -657,13 +660,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d.loop = ev_default_loop(EVFLAG_AUTO);
 	mp_evclock_init(&d.clock, d.loop);
-	d.nbd = nbd_server_new(d.loop);
-	if (!d.nbd) {
-		mp_err("out of memory");
+	d.exports = mp_exports_new(d.loop, &d.conf, tls, err, sizeof(err));
+	if (!d.exports) {
+		mp_err("%s", err);
 		return 1;
 	}
-	nbd_server_set_tls(d.nbd, tls);
-	mp_nbd_apply_limits(d.nbd, &d.conf);
 	/* Link monitor first, so paths on a NIC that is already down start out failed. */
 	d.linkmon = mp_linkmon_new(d.loop, link_changed, &d);
 	if (!d.linkmon)
@@ -681,6 +682,7 @@ int main(int argc, char **argv)
 		.disk_lu = model_disk_lu,
 		.disk_name = model_disk_name,
 		.disk_export = model_disk_export,
+		.disk_device = model_disk_device,
 		.n_sessions = model_n_sessions,
 		.session = model_session,
 		.session_luns = model_session_luns,

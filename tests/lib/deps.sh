@@ -18,7 +18,7 @@ PKGS=(
     qemu-system-x86 busybox-static
     # a bootable guest disk image (tests/targets/guest), booted by QEMU from the NBD export
     syslinux syslinux-common mtools dosfstools e2fsprogs fdisk
-    # the guest that runs the daemon itself (tests/targets/hostvm): udev for /dev/disk/by-id in the guest
+    # udevd in the hostvm guest: /dev/disk/by-id links of kernel front ends (etc/99-mpiscsi.rules)
     udev
     # man pages
     man-db groff-base

@@ -81,6 +81,74 @@ struct nbd_conn *nbd_conn_new(struct nbd_server *srv, int fd, enum nbd_tls_polic
 	return c;
 }
 
+struct nbd_conn *nbd_server_attach(struct nbd_server *srv, int fd, struct mp_lu *lu,
+				   const struct nbd_export_limits *lim, nbd_conn_closed_fn *closed, void *arg)
+{
+	struct nbd_conn *c = calloc(1, sizeof(*c));
+	if (c)
+		c->in = malloc(NBD_INBUF_SIZE);
+	if (!c || !c->in) {
+		if (c)
+			free(c->in);
+		free(c);
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	c->srv = srv;
+	c->loop = srv->loop;
+	c->fd = fd;
+	c->iops = &nbd_io_plain;
+	c->tls_policy = NBD_TLS_NONE;
+	c->refs = 1;
+	c->id = ++srv->next_conn_id;
+	c->out_tail = &c->out_head;
+	c->lu = lu;
+	c->lim = *lim;
+	c->lim.structured = false;  /* the kernel reads simple replies only */
+	c->on_close = closed;
+	c->on_close_arg = arg;
+	ev_io_init(&c->io, conn_io_cb, fd, 0);
+	ev_timer_init(&c->hs_timer, conn_hs_timeout_cb, 0., 0.); /* never started: no handshake */
+	ev_timer_init(&c->kick, conn_kick_cb, 0., 0.);
+	c->next = srv->conns;
+	if (srv->conns)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->n_conns++;
+	nbd_conn_expect(c, RS_REQ_HDR, c->small, NBD_REQUEST_LEN);
+	conn_update_events(c);
+	mp_debug("nbd: client %llu: attached in transmission phase", (unsigned long long)c->id);
+	return c;
+}
+
+void nbd_server_conn_close(struct nbd_conn *c)
+{
+	c->on_close = NULL;
+	nbd_conn_close(c, NULL);
+}
+
+unsigned nbd_server_conn_inflight(const struct nbd_conn *c) { return c->inflight; }
+
+void nbd_server_conn_drain(struct nbd_conn *c)
+{
+	if (c->closed)
+		return;
+	if (c->cur) {
+		/* A WRITE still arriving: never submitted, never answered (the peer goes away). */
+		c->inflight--;
+		c->inflight_bytes -= c->cur->buf ? c->cur->len : 0;
+		req_free(c->cur);
+		c->cur = NULL;
+	}
+	nbd_conn_expect(c, RS_DRAIN, NULL, 0);
+	if (!c->out_head && c->inflight == 0) {
+		nbd_conn_close(c, NULL);
+		return;
+	}
+	conn_update_events(c);
+}
+
 /*
  * Close the socket and drop everything that is not owned by the core.
  * Requests in the core keep a reference and are freed in req_done().
@@ -118,6 +186,10 @@ void nbd_conn_close(struct nbd_conn *c, const char *why)
 	if (c->srv)
 		nbd_server_conn_gone(c->srv, c);
 	c->srv = NULL;
+	nbd_conn_closed_fn *cb = c->on_close;
+	c->on_close = NULL;
+	if (cb)
+		cb(c->on_close_arg, c);
 	conn_unref(c);
 }
 

@@ -170,6 +170,10 @@ struct nbd_conn {
 	/* Output. */
 	struct nbd_out *out_head, **out_tail;
 	size_t out_sent;         /* bytes of out_head already written */
+
+	/* Connections started in transmission (nbd_server_attach): told once when closed. */
+	nbd_conn_closed_fn *on_close;
+	void *on_close_arg;
 };
 
 /* nbd_conn.c */

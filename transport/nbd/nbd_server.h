@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <ev.h>
+#include "transport/nbd/nbd_proto.h"
 #include "transport/nbd/nbd_tls.h"
 
 struct mp_lu;
@@ -152,6 +153,31 @@ int nbd_server_listen_opts(struct nbd_server *srv, const char *spec, const struc
 
 /* nbd_server_listen_opts with the defaults: no TLS (so Unix sockets only). */
 int nbd_server_listen(struct nbd_server *srv, const char *spec, char *err, size_t errlen);
+
+/*
+ * A connection that begins in transmission phase, with no handshake: the kernel NBD
+ * client (transport/nbd_kernel) talks on one end of a socketpair whose other end is fd.
+ * Requests are checked against lim (size, min_block, max_payload, tflags; structured
+ * replies are not used) and submitted to lu, exactly as for a client that negotiated
+ * them. closed(arg, c) runs once when the connection closes for any reason other than
+ * nbd_server_conn_close() (end of stream, a protocol error, nbd_server_conn_drain()
+ * finishing, nbd_server_free()); c must not be used after it returns. Takes fd (closed
+ * on failure). NULL with errno ENOMEM.
+ */
+struct nbd_conn;
+typedef void nbd_conn_closed_fn(void *arg, struct nbd_conn *c);
+struct nbd_conn *nbd_server_attach(struct nbd_server *srv, int fd, struct mp_lu *lu,
+				   const struct nbd_export_limits *lim, nbd_conn_closed_fn *closed, void *arg);
+/*
+ * Stop taking requests on c (a WRITE whose payload is still arriving is dropped unanswered);
+ * the requests already taken are answered as they complete, then c closes (closed() runs).
+ * If nothing is in flight c closes before this returns.
+ */
+void nbd_server_conn_drain(struct nbd_conn *c);
+/* Close c now, without its closed() callback; its requests in the core finish orphaned. */
+void nbd_server_conn_close(struct nbd_conn *c);
+/* Requests of c between header and reply written. */
+unsigned nbd_server_conn_inflight(const struct nbd_conn *c);
 
 /* Connected clients (in handshake or transmission), for tools and tests. */
 unsigned nbd_server_client_count(const struct nbd_server *srv);
