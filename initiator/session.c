@@ -217,7 +217,35 @@ static const char *conn_error(struct mp_iscsi_session *s)
 		return s->err_buf;
 	}
 	const char *e = s->ctx ? iscsi_get_error(s->ctx) : NULL;
-	return e && e[0] ? e : "connection failed (no reason given)";
+	if (!e || !e[0])
+		return "connection failed (no reason given)";
+	/* With its own reconnect off, libiscsi reports a connection the target closed (or reset)
+	 * as a refused reconnect: say what happened. */
+	if (strstr(e, "reconnect_if_loggedin") || strstr(e, "Can not reconnect"))
+		return "the target closed the connection";
+	snprintf(s->err_buf, sizeof(s->err_buf), "%s", e);
+	size_t n = strlen(s->err_buf);
+	while (n && (s->err_buf[n - 1] == '\n' || s->err_buf[n - 1] == ' '))
+		s->err_buf[--n] = '\0';
+	return s->err_buf;
+}
+
+/*
+ * The guard refused a login answer because it is a redirect (status class 1): RFC 7143
+ * 11.13.5 has the initiator log in again at the address the target gave. True when the
+ * session will do that (the teardown is scheduled).
+ */
+static bool follow_redirect(struct mp_iscsi_session *s)
+{
+	const char *to = s->guard ? mp_pdu_guard_redirect(s->guard) : NULL;
+	if (!to || s->redirects >= REDIRECTS_MAX)
+		return false;
+	s->redirects++;
+	snprintf(s->redirect, sizeof(s->redirect), "%s", to);
+	mp_info("session %u %s: the target redirects the login to %s", s->o.id, s->name, to);
+	s->backoff_ms = RECONNECT_MIN_MS;
+	schedule_teardown(s, "login redirected");
+	return true;
 }
 
 /* ---- event loop glue ---- */
@@ -257,8 +285,10 @@ static void io_cb(struct ev_loop *loop MP_UNUSED, ev_io *w, int revents)
 		mp_pdu_guard_budget(s->guard, SERVICE_PDU_BUDGET);
 	/* Once logged in, the service call that meets the guard's refusal cancels the tasks and
 	 * returns 0; only a later call (which needs another POLLIN) would fail: tear down now. */
-	if ((s->ctx && iscsi_service(s->ctx, pev) < 0) || (s->guard && mp_pdu_guard_failed(s->guard)))
-		schedule_teardown(s, conn_error(s));
+	if ((s->ctx && iscsi_service(s->ctx, pev) < 0) || (s->guard && mp_pdu_guard_failed(s->guard))) {
+		if (!follow_redirect(s))
+			schedule_teardown(s, conn_error(s));
+	}
 }
 
 static void nop_cb(struct iscsi_context *ctx MP_UNUSED, int status MP_UNUSED, void *command_data MP_UNUSED,
@@ -455,7 +485,8 @@ int mp_iscsi_session_submit(struct mp_iscsi_session *s, struct mp_iscsi_path *ow
 		return -1;
 	}
 	s->in_submit = true;
-	int rc = iscsi_scsi_command_async(s->ctx, (int)lun, &t->task, task_cb, out, t);
+	/* libiscsi writes the number into the first two LUN bytes: flat space addressing above 255. */
+	int rc = iscsi_scsi_command_async(s->ctx, mp_report_luns_wire(lun), &t->task, task_cb, out, t);
 	s->in_submit = false;
 	if (rc != 0 || t->completed_in_submit) {
 		mp_debug("session %u %s: submit failed: %s", s->o.id, s->name, iscsi_get_error(s->ctx));
@@ -784,16 +815,8 @@ static void login_cb(struct iscsi_context *ctx, int status, void *command_data M
 	struct mp_iscsi_session *s = private_data;
 	char isid[16];
 	if (status != SCSI_STATUS_GOOD) {
-		const char *to = s->guard ? mp_pdu_guard_redirect(s->guard) : NULL;
-		if (to && s->redirects < REDIRECTS_MAX) {
-			/* RFC 7143 11.13.5: the initiator logs in again at the address the target gave. */
-			s->redirects++;
-			snprintf(s->redirect, sizeof(s->redirect), "%s", to);
-			mp_info("session %u %s: the target redirects the login to %s", s->o.id, s->name, to);
-			s->backoff_ms = RECONNECT_MIN_MS;
-			schedule_teardown(s, "login redirected");
+		if (follow_redirect(s))
 			return;
-		}
 		enum mp_iscsi_auth_fail af = mp_iscsi_auth_failure(iscsi_get_error(ctx));
 		if (af == MP_AUTH_FAIL_REFUSED)
 			auth_failed(s, mp_iscsi_auth_fail_text(af), s->o.chap ? "check chap_user/secret"
