@@ -649,6 +649,8 @@ class Conn:
         except OSError as ex:
             self.say("connection error: %s" % ex)
         finally:
+            if self.storm_sent:
+                self.say("NOP-In storm: %d NOP-Ins sent in all" % self.storm_sent)
             for s in (self.ini, self.tgt):
                 if s is not None:
                     try:
