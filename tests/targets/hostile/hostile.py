@@ -592,9 +592,10 @@ class Conn:
             self.say("NOP-In storm over: %d NOP-Ins sent" % self.storm_sent)
             self.storm_until = None
             return
-        if len(self.outbuf[self.ini]) > 65536:
+        # keep ~1 MiB queued: the initiator finds thousands of NOP-Ins per read
+        if len(self.outbuf[self.ini]) > (1 << 20):
             return
-        for _ in range(256):
+        for _ in range(4096):
             h = bytearray(48)
             h[0] = OP_NOP_IN
             h[1] = 0x80
