@@ -44,8 +44,9 @@ static void mode_usage(FILE *f, const char *mode)
 	if (all || strcmp(mode, "session") == 0)
 		fprintf(f,
 			"  mpiscsiadm -m session [-P 0|1|2|3] [--json]\n"
-			"      the daemon's iSCSI sessions (one per path); -P 1 adds portal, interface and\n"
-			"      states, -P 2 the session parameters, -P 3 the disk each session serves.\n");
+			"      the daemon's iSCSI sessions (one per NIC, portal and target); -P 1 adds portal,\n"
+			"      interface, ISID and states, -P 2 the session parameters, -P 3 the LUNs and\n"
+			"      disks each session carries.\n");
 	fprintf(f,
 		"Options: -s, --socket PATH (default %s), --timeout SECS (default %d), -j, --json.\n"
 		"With -m, -t is the discovery type as in iscsiadm; the timeout is --timeout.\n"
@@ -165,7 +166,7 @@ static int mode_node(const struct mode_opts *o)
 		json_object_object_add(args, "portal", json_object_new_string(o->portal));
 	if (o->lun >= 0)
 		json_object_object_add(args, "lun", json_object_new_int64(o->lun));
-	if (o->iface && o->login)
+	if (o->iface)
 		json_object_object_add(args, "iface", json_object_new_string(o->iface));
 	int rc = adm_call(&o->cli, o->login ? "node-login" : "node-logout", args, &data);
 	if (rc != EXIT_OK)
@@ -189,8 +190,8 @@ static void print_session(json_object *s, int level)
 {
 	const char *iface = adm_gets(s, "iface", "");
 	if (level == 0) {
-		printf("tcp: [%" PRId64 "] %s %s (disk %s, %s)\n", adm_geti(s, "sid", -1), adm_gets(s, "portal", "?"),
-		       adm_gets(s, "target", "?"), adm_gets(s, "disk", "?"), adm_gets(s, "session_state", "?"));
+		printf("tcp: [%" PRId64 "] %s %s (%s, %zu LUN(s))\n", adm_geti(s, "sid", -1), adm_gets(s, "portal", "?"),
+		       adm_gets(s, "target", "?"), adm_gets(s, "session_state", "?"), adm_arr_len(adm_get(s, "luns")));
 		return;
 	}
 	printf("Target: %s\n", adm_gets(s, "target", "?"));
@@ -204,7 +205,7 @@ static void print_session(json_object *s, int level)
 	printf("\t\tISID: %s\n", adm_gets(s, "isid", "?"));
 	printf("\t\tiSCSI Connection State: %s\n", adm_getb(s, "logged_in") ? "LOGGED IN" : "FAILED");
 	printf("\t\tiSCSI Session State: %s\n", adm_gets(s, "session_state", "?"));
-	printf("\t\tPath State: %s\n", adm_gets(s, "path_state", "?"));
+	printf("\t\tLogins: %" PRId64 "\n", adm_geti(s, "logins", 0));
 	const char *le = adm_gets(s, "last_error", "");
 	printf("\t\tLast Error: %s\n", le[0] ? le : "<none>");
 	if (level >= 2) {
@@ -216,17 +217,23 @@ static void print_session(json_object *s, int level)
 		printf("\t\tLogin Timeout: %" PRId64 " ms\n", adm_geti(p, "login_timeout_ms", 0));
 		printf("\t\tReconnect Backoff Max: %" PRId64 " ms\n", adm_geti(p, "reconnect_max_ms", 0));
 		printf("\t\t*****\n\t\tCHAP:\n\t\t*****\n");
-		printf("\t\tusername: %s\n", adm_gets(p, "chap_user", "<empty>"));
-		printf("\t\tpassword: ********\n");
+		const char *cu = adm_gets(p, "chap_user", "");
+		printf("\t\tusername: %s\n", cu[0] ? cu : "<empty>");
+		printf("\t\tpassword: %s\n", cu[0] ? "********" : "<empty>");
 		printf("\t\t************************\n\t\tOffered iSCSI params:\n\t\t************************\n");
 		printf("\t\tHeaderDigest: %s\n", adm_gets(p, "header_digest", "?"));
 		printf("\t\t(libiscsi does not report the negotiated values)\n");
 	}
 	if (level >= 3) {
 		printf("\t\t************************\n\t\tAttached SCSI devices:\n\t\t************************\n");
-		printf("\t\tLun: %" PRId64 "\tdisk: %s\texport: %s\tdesignator: %s\tsize: %" PRId64 " bytes\n",
-		       adm_geti(s, "lun", 0), adm_gets(s, "disk", "?"), adm_gets(s, "export", "-"),
-		       adm_gets(s, "designator", "-"), adm_geti(s, "size_bytes", 0));
+		json_object *luns = adm_get(s, "luns");
+		for (size_t i = 0; i < adm_arr_len(luns); i++) {
+			json_object *l = json_object_array_get_idx(luns, i);
+			printf("\t\tLun: %" PRId64 "\tpath: %" PRId64 " (%s)\tdisk: %s\texport: %s\tdesignator: %s\t"
+			       "size: %" PRId64 " bytes\n", adm_geti(l, "lun", 0), adm_geti(l, "path_id", 0),
+			       adm_gets(l, "path_state", "?"), adm_gets(l, "disk", "?"), adm_gets(l, "export", "-"),
+			       adm_gets(l, "designator", "-"), adm_geti(l, "size_bytes", 0));
+		}
 	}
 }
 

@@ -120,7 +120,20 @@ static int set_target(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const
 static int set_lun(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const char *key,
 		   const char *v, char *why, size_t n)
 {
-	return cfg_set_number(key, v, 0, LUN_MAX, &d->lun, why, n);
+	if (d->lun_mode == MP_CONF_LUNS_LIST)
+		return cfg_fail(why, n, "%s: this section has luns already; use one of lun and luns", key);
+	if (cfg_set_number(key, v, 0, LUN_MAX, &d->lun, why, n) < 0)
+		return -1;
+	d->lun_mode = MP_CONF_LUNS_ONE;
+	return 0;
+}
+
+static int set_luns(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const char *key,
+		    const char *v, char *why, size_t n)
+{
+	if (d->lun_mode == MP_CONF_LUNS_ONE)
+		return cfg_fail(why, n, "%s: this section has lun already; use one of lun and luns", key);
+	return mp_conf_parse_luns(d, key, v, why, n);
 }
 
 /* One more entry for portal or discovery; what names the list in "too many ... (max 16)". */
@@ -421,6 +434,7 @@ static const struct key_def keys[] = {
 	{ .key = "max_request_kib", .sec = SEC_NBD,   .set = cfg_set_max_request_kib },
 	{ .key = "target",         .sec = SEC_DISK,   .set = set_target },
 	{ .key = "lun",            .sec = SEC_DISK,   .set = set_lun },
+	{ .key = "luns",           .sec = SEC_DISK,   .set = set_luns },
 	{ .key = "portal",         .sec = SEC_DISK,   .set = set_portal, .repeatable = true },
 	{ .key = "interface",      .sec = SEC_DISK,   .set = set_interface, .repeatable = true },
 	{ .key = "export",         .sec = SEC_DISK,   .set = set_export },
@@ -610,9 +624,10 @@ static int check_disk(const struct mp_conf *c, size_t i, int export_line, int *l
 			return cfg_fail(why, n, "duplicate disk '%s' (first defined at line %d)", d->name,
 					o->line);
 		/* Two exports of one LU would bypass the path identity guard: one disk, one LU. */
-		if (o->lun == d->lun && strcmp(o->target, d->target) == 0)
-			return cfg_fail(why, n, "[disk %s] has the same target and lun as [disk %s]",
-					d->name, o->name);
+		if (strcmp(o->target, d->target) == 0 && mp_conf_disks_overlap(o, d))
+			return cfg_fail(why, n, o->lun_mode == MP_CONF_LUNS_ONE && d->lun_mode == MP_CONF_LUNS_ONE
+					? "[disk %s] has the same target and lun as [disk %s]"
+					: "[disk %s] takes LUNs of the same target as [disk %s]", d->name, o->name);
 		if (strcmp(o->export_name, d->export_name) == 0) {
 			if (export_line)
 				*line = export_line;
@@ -968,8 +983,32 @@ static void url_disk_name(const struct mp_conf *c, char *out, size_t n)
 	}
 }
 
+/*
+ * A URL without a LUN takes every LUN of its target; its disks are "<tail>-<lun>", tail being
+ * the target name after its last ':' (characters other than letters, digits, '-', '_' and '.'
+ * become '_'), so that names do not depend on the order of URLs or of LUN discovery.
+ */
+static void url_target_name(const struct mp_conf *c, const char *target, char *out, size_t n)
+{
+	const char *tail = strrchr(target, ':');
+	tail = tail ? tail + 1 : target;
+	if (!*tail)
+		tail = target;
+	snprintf(out, n, "%.40s", tail);
+	for (char *p = out; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '-' || *p == '_' || *p == '.'))
+			*p = '_';
+	for (size_t i = 0; i < c->n_disks; i++)
+		if (strcmp(c->disks[i].name, out) == 0) {
+			size_t l = strlen(out);
+			snprintf(out + l, n - l, "_%zu", c->n_disks);
+			break;
+		}
+}
+
 static int parse_url(const char *url, struct mp_conf_portal *portal, char *target, uint32_t *lun,
-		     char *why, size_t n)
+		     bool *has_lun, char *why, size_t n)
 {
 	static const char scheme[] = "iscsi://";
 	static const char form[] = "expected iscsi://HOST[:PORT]/IQN[/LUN]";
@@ -1008,6 +1047,7 @@ static int parse_url(const char *url, struct mp_conf_portal *portal, char *targe
 		return cfg_fail(why, n, "target is too long");
 	memcpy(target, tgt, tlen + 1);
 	*lun = 0;
+	*has_lun = false;
 	lun_s = slash ? slash + 1 : "";
 	if (strchr(lun_s, '/'))
 		return cfg_fail(why, n, "unexpected '%s' after the LUN", cfg_show(strchr(lun_s, '/'), sh));
@@ -1015,6 +1055,7 @@ static int parse_url(const char *url, struct mp_conf_portal *portal, char *targe
 		return 0;
 	switch (cfg_parse_uint(lun_s, 0, LUN_MAX, lun)) {
 	case CFG_NUM_OK:
+		*has_lun = true;
 		return 0;
 	case CFG_NUM_NOT_NUMBER:
 		return cfg_fail(why, n, "LUN '%s' is not a number", cfg_show(lun_s, sh));
@@ -1030,13 +1071,15 @@ int mp_conf_add_url(struct mp_conf *c, const char *url, char *err, size_t errlen
 	struct mp_conf_portal portal;
 	struct mp_conf_disk *d = NULL;
 	uint32_t lun;
+	bool has_lun;
 
-	if (parse_url(url, &portal, target, &lun, why, sizeof(why)) < 0)
+	if (parse_url(url, &portal, target, &lun, &has_lun, why, sizeof(why)) < 0)
 		goto fail;
+	enum mp_conf_lun_mode mode = has_lun ? MP_CONF_LUNS_ONE : MP_CONF_LUNS_ALL;
 	for (size_t i = 0; i < c->n_disks; i++) {
 		struct mp_conf_disk *o = &c->disks[i];
 
-		if (o->lun != lun || strcmp(o->target, target) != 0)
+		if (o->lun_mode != mode || (has_lun && o->lun != lun) || strcmp(o->target, target) != 0)
 			continue;
 		if (o->line) {
 			snprintf(why, sizeof(why), "target and LUN are already [disk %s] (%s:%d)",
@@ -1066,7 +1109,10 @@ int mp_conf_add_url(struct mp_conf *c, const char *url, char *err, size_t errlen
 		snprintf(why, sizeof(why), "too many disks (max %d)", MP_CONF_MAX_DISKS);
 		goto fail;
 	}
-	url_disk_name(c, name, sizeof(name));
+	if (has_lun)
+		url_disk_name(c, name, sizeof(name));
+	else
+		url_target_name(c, target, name, sizeof(name));
 	d = new_disk(c, name, 0);
 	if (!d) {
 		snprintf(why, sizeof(why), "out of memory");
@@ -1074,6 +1120,7 @@ int mp_conf_add_url(struct mp_conf *c, const char *url, char *err, size_t errlen
 	}
 	snprintf(d->target, sizeof(d->target), "%s", target);
 	d->lun = lun;
+	d->lun_mode = mode;
 	d->portals[0] = portal;
 	d->n_portals = 1;
 	return 0;

@@ -82,10 +82,29 @@ struct mp_conf_prio {
 	int line;             /* line of the prio key */
 };
 
+#define MP_CONF_MAX_LUN_RANGES 32
+#define MP_CONF_LUN_MAX 16383       /* SAM: the flat/peripheral LUN space libiscsi addresses */
+
+/* Which LUNs of its target a [disk] section (or URL) takes (tools/config_luns.c). */
+enum mp_conf_lun_mode {
+	MP_CONF_LUNS_ALL = 0,  /* neither lun nor luns: every direct-access LUN REPORT LUNS lists;
+				  the disks are NAME-<lun> */
+	MP_CONF_LUNS_ONE,      /* lun = N, or a URL with a LUN: that LUN; the disk is NAME */
+	MP_CONF_LUNS_LIST,     /* luns = 1,3-5: those LUNs; the disks are NAME-<lun> */
+};
+
+struct mp_conf_lun_range {
+	uint16_t lo, hi;                    /* inclusive */
+};
+
 struct mp_conf_disk {
-	char name[MP_CONF_NAME_MAX];        /* [disk NAME] or "disk<N>" for URLs */
+	char name[MP_CONF_NAME_MAX];        /* [disk NAME], "disk<N>" for URLs with a LUN, the
+					       target's tail for URLs without */
 	char target[MP_CONF_IQN_MAX];       /* target IQN */
-	uint32_t lun;                       /* default 0 */
+	enum mp_conf_lun_mode lun_mode;     /* default MP_CONF_LUNS_ALL */
+	uint32_t lun;                       /* MP_CONF_LUNS_ONE: the LUN */
+	struct mp_conf_lun_range luns[MP_CONF_MAX_LUN_RANGES]; /* MP_CONF_LUNS_LIST, ascending */
+	size_t n_luns;
 	struct mp_conf_portal portals[MP_CONF_MAX_PORTALS];
 	size_t n_portals;
 	char interfaces[MP_CONF_MAX_IFACES][16]; /* NIC names (IFNAMSIZ); none = let routing choose */
@@ -192,6 +211,21 @@ int mp_conf_load_secrets(struct mp_conf *c, char *err, size_t errlen);
  */
 int mp_conf_chap_secrets(const struct mp_conf *c, const char *user, const char *mutual_user,
 			 const char **secret, const char **mutual_secret, char *why, size_t n);
+/* Whether d takes LUN lun of its target. */
+bool mp_conf_disk_wants_lun(const struct mp_conf_disk *d, uint32_t lun);
+/* Whether two disks of one target take a LUN in common. */
+bool mp_conf_disks_overlap(const struct mp_conf_disk *a, const struct mp_conf_disk *b);
+/*
+ * The running disk's name and NBD export name for LUN lun of d: d's own for
+ * MP_CONF_LUNS_ONE, "<name>-<lun>" and "<export>-<lun>" otherwise. Returns -1 when
+ * they do not fit MP_CONF_NAME_MAX.
+ */
+int mp_conf_disk_lun_names(const struct mp_conf_disk *d, uint32_t lun, char *name, char *export_name);
+/* The lun/luns line of d ("lun = 3", "luns = 1,3-5"), or "" for every LUN. */
+void mp_conf_luns_text(const struct mp_conf_disk *d, char *buf, size_t n);
+/* Parse "1,3-5" into d (the luns key); -1 with why. */
+int mp_conf_parse_luns(struct mp_conf_disk *d, const char *key, const char *v, char *why, size_t n);
+
 /* "none", "chap", "mutual". */
 const char *mp_conf_auth_name(enum mp_conf_auth a);
 /* [nbd] tls with AUTO resolved: MP_CONF_TLS_OFF, _ON or _REQUIRE. */

@@ -63,7 +63,7 @@ static const struct mp_ctl_cmd_spec cmd_table[MP_CTL_CMD__COUNT] = {
 	},
 	[MP_CTL_CMD_NODE_LOGIN] = {
 		.id = MP_CTL_CMD_NODE_LOGIN, .name = "node-login", .mutates = true,
-		.summary = "log in to a target portal: its paths join the disk of that target and LUN",
+		.summary = "log in to a target portal: one session per NIC; its LUNs (or the one named) become disks",
 		.n_args = 4,
 		.args = {
 			{ .name = "target", .type = MP_CTL_ARG_STRING, .required = true },
@@ -74,12 +74,13 @@ static const struct mp_ctl_cmd_spec cmd_table[MP_CTL_CMD__COUNT] = {
 	},
 	[MP_CTL_CMD_NODE_LOGOUT] = {
 		.id = MP_CTL_CMD_NODE_LOGOUT, .name = "node-logout", .mutates = true,
-		.summary = "log out of a target (one portal or all): its paths go; a disk left without paths is removed",
-		.n_args = 3,
+		.summary = "log out of a target (one portal or all, one NIC or all): its sessions go; a disk left without paths is removed",
+		.n_args = 4,
 		.args = {
 			{ .name = "target", .type = MP_CTL_ARG_STRING, .required = true },
 			{ .name = "portal", .type = MP_CTL_ARG_STRING },
 			{ .name = "lun", .type = MP_CTL_ARG_INT, .min = 0, .max = 16383 },
+			{ .name = "iface", .type = MP_CTL_ARG_STRING },
 		},
 	},
 };

@@ -12,7 +12,7 @@
 #include "common/log.h"
 #include "common/unix_listen.h"
 #include "common/util.h"
-#include "initiator/iscsi_path.h"
+#include "initiator/session.h"
 #include "mpath/lu.h"
 #include "mpath/rtpg.h"
 #include "tools/ctl_proto.h"
@@ -345,51 +345,59 @@ static int cmd_show_sessions(struct mp_ctl *ctl, const struct mp_ctl_request *re
 			     struct mp_ctl_error *err)
 {
 	const struct mp_ctl_model *m = &ctl->model;
-	if (!m->session) {
+	if (!m->session || !m->n_sessions || !m->session_luns) {
 		mp_ctl_error_set(err, ENOSYS, "this daemon does not report sessions");
 		return -1;
 	}
 	json_object *arr = json_object_new_array();
-	size_t n = m->n_disks(m->arg);
+	size_t n = m->n_sessions(m->arg);
 	for (size_t i = 0; i < n; i++) {
-		struct mp_lu *lu = m->disk_lu(m->arg, i);
-		for (const struct mp_path *p = lu ? mp_lu_first_path(lu) : NULL; p; p = p->lu_next) {
-			struct mp_iscsi_session_view v;
-			if (!m->session(m->arg, p, &v))
-				continue;
-			char isid[13];
-			hex(v.isid, sizeof(v.isid), isid);
-			json_object *o = json_object_new_object();
-			json_object_object_add(o, "sid", json_object_new_int64(p->id));
-			json_object_object_add(o, "disk", str_or_null(m->disk_name(m->arg, i)));
-			json_object_object_add(o, "target", json_object_new_string(v.target));
-			json_object_object_add(o, "portal", json_object_new_string(v.portal));
-			json_object_object_add(o, "lun", json_object_new_int64(v.lun));
-			json_object_object_add(o, "iface", json_object_new_string(v.iface));
-			json_object_object_add(o, "egress", json_object_new_string(v.egress));
-			json_object_object_add(o, "initiator", json_object_new_string(v.initiator));
-			json_object_object_add(o, "isid", json_object_new_string(isid));
-			json_object_object_add(o, "session_state", json_object_new_string(v.state));
-			json_object_object_add(o, "logged_in", json_object_new_boolean(v.logged_in));
-			json_object_object_add(o, "state_age_s", json_object_new_double(v.state_age_s));
-			json_object_object_add(o, "last_error", json_object_new_string(v.last_error));
-			json_object_object_add(o, "path_state", json_object_new_string(mp_path_state_name(p->state)));
-			json_object *par = json_object_new_object();
-			json_object_object_add(par, "header_digest", json_object_new_string(v.header_digest));
-			json_object_object_add(par, "noop_interval_ms", json_object_new_int64(v.noop_interval_ms));
-			json_object_object_add(par, "noop_timeout_ms", json_object_new_int64(v.noop_timeout_ms));
-			json_object_object_add(par, "command_timeout_ms", json_object_new_int64(v.command_timeout_ms));
-			json_object_object_add(par, "login_timeout_ms", json_object_new_int64(v.login_timeout_ms));
-			json_object_object_add(par, "reconnect_max_ms", json_object_new_int64(v.reconnect_max_ms));
-			json_object_object_add(o, "params", par);
-			/* The disk this session serves, as -P 3 shows the attached SCSI device. */
-			const struct mp_lu_info *info = mp_lu_get_info(lu);
-			json_object_object_add(o, "export", m->disk_export ? str_or_null(m->disk_export(m->arg, i)) : NULL);
-			json_object_object_add(o, "designator", info ? json_object_new_string(info->designator) : NULL);
-			json_object_object_add(o, "size_bytes",
-					       info ? json_object_new_uint64(info->num_blocks * info->block_size) : NULL);
-			json_object_array_add(arr, o);
+		struct mp_iscsi_session_view v;
+		if (!m->session(m->arg, i, &v))
+			continue;
+		char isid[13];
+		hex(v.isid, sizeof(v.isid), isid);
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "sid", json_object_new_int64(v.id));
+		json_object_object_add(o, "target", json_object_new_string(v.target));
+		json_object_object_add(o, "portal", json_object_new_string(v.portal));
+		json_object_object_add(o, "iface", json_object_new_string(v.iface));
+		json_object_object_add(o, "egress", json_object_new_string(v.egress));
+		json_object_object_add(o, "initiator", json_object_new_string(v.initiator));
+		json_object_object_add(o, "isid", json_object_new_string(isid));
+		json_object_object_add(o, "session_state", json_object_new_string(v.state));
+		json_object_object_add(o, "logged_in", json_object_new_boolean(v.logged_in));
+		json_object_object_add(o, "state_age_s", json_object_new_double(v.state_age_s));
+		json_object_object_add(o, "last_error", json_object_new_string(v.last_error));
+		json_object_object_add(o, "logins", json_object_new_int64(v.logins));
+		json_object *par = json_object_new_object();
+		json_object_object_add(par, "header_digest", json_object_new_string(v.header_digest));
+		json_object_object_add(par, "noop_interval_ms", json_object_new_int64(v.noop_interval_ms));
+		json_object_object_add(par, "noop_timeout_ms", json_object_new_int64(v.noop_timeout_ms));
+		json_object_object_add(par, "command_timeout_ms", json_object_new_int64(v.command_timeout_ms));
+		json_object_object_add(par, "login_timeout_ms", json_object_new_int64(v.login_timeout_ms));
+		json_object_object_add(par, "reconnect_max_ms", json_object_new_int64(v.reconnect_max_ms));
+		json_object_object_add(par, "chap_user", v.chap_user[0] ? json_object_new_string(v.chap_user) : NULL);
+		json_object_object_add(o, "params", par);
+		/* The LUs this session carries, as -P 3 shows the attached SCSI devices. */
+		struct mp_ctl_session_lun luns[256];
+		size_t nl = m->session_luns(m->arg, i, luns, MP_ARRAY_SIZE(luns));
+		json_object *la = json_object_new_array();
+		for (size_t j = 0; j < nl; j++) {
+			const struct mp_ctl_session_lun *l = &luns[j];
+			json_object *lo = json_object_new_object();
+			json_object_object_add(lo, "lun", json_object_new_int64(l->lun));
+			json_object_object_add(lo, "path_id", json_object_new_int64(l->path_id));
+			json_object_object_add(lo, "path_state", json_object_new_string(l->path_state));
+			json_object_object_add(lo, "disk", str_or_null(l->disk));
+			json_object_object_add(lo, "export", str_or_null(l->export_name));
+			json_object_object_add(lo, "designator", l->info ? json_object_new_string(l->info->designator) : NULL);
+			json_object_object_add(lo, "size_bytes", l->info ? json_object_new_uint64(l->info->num_blocks *
+												   l->info->block_size) : NULL);
+			json_object_array_add(la, lo);
 		}
+		json_object_object_add(o, "luns", la);
+		json_object_array_add(arr, o);
 	}
 	*data = json_object_new_object();
 	json_object_object_add(*data, "sessions", arr);
@@ -458,8 +466,8 @@ static int cmd_node(struct mp_ctl *ctl, const struct mp_ctl_request *req, json_o
 		return -1;
 	}
 	errno = 0;
-	int rc = login ? m->node_login(m->arg, target, portal, lun < 0 ? 0 : (uint32_t)lun, iface, msg, sizeof(msg))
-		       : m->node_logout(m->arg, target, portal, lun, msg, sizeof(msg));
+	int rc = login ? m->node_login(m->arg, target, portal, lun, iface, msg, sizeof(msg))
+		       : m->node_logout(m->arg, target, portal, lun, iface, msg, sizeof(msg));
 	if (rc != 0) {
 		mp_ctl_error_set(err, errno ? errno : EINVAL, "%s", msg);
 		return -1;

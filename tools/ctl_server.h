@@ -20,6 +20,15 @@ struct mp_iscsi_session_view;
  * disk_export may return NULL (not exported). Strings and LUs are only
  * borrowed for the duration of one request.
  */
+/* One LU path on a session, for -m session -P 3. */
+struct mp_ctl_session_lun {
+	uint32_t lun;
+	uint32_t path_id;
+	const char *disk, *export_name;   /* borrowed: valid during the call's caller */
+	const char *path_state;           /* the core's: "up", "down", ... */
+	const struct mp_lu_info *info;    /* NULL until the disk attached */
+};
+
 struct mp_ctl_model {
 	void *arg;
 	size_t (*n_disks)(void *arg);
@@ -28,17 +37,21 @@ struct mp_ctl_model {
 	const char *(*disk_export)(void *arg, size_t i);
 	/* Optional (NULL: the command answers ENOSYS). Each returns 0, or -1 with errno set and a
 	 * message in msg. */
-	/* The session behind a path; false if the path has none (not an iSCSI path). */
-	bool (*session)(void *arg, const struct mp_path *p, struct mp_iscsi_session_view *v);
+	/* The daemon's iSCSI sessions: how many, session i's view, and the LU paths on it. */
+	size_t (*n_sessions)(void *arg);
+	bool (*session)(void *arg, size_t i, struct mp_iscsi_session_view *v);
+	size_t (*session_luns)(void *arg, size_t i, struct mp_ctl_session_lun *out, size_t max);
 	/* Write the running configuration as mpiscsi.conf text (never a secret). */
 	int (*config_text)(void *arg, FILE *f);
 	const char *(*config_file)(void *arg);
 	/* Reload; msg gets the summary, or the configuration error (FILE:LINE: ...). */
 	int (*reconfigure)(void *arg, char *msg, size_t len);
-	int (*node_login)(void *arg, const char *target, const char *portal, uint32_t lun, const char *iface,
+	/* lun < 0: every LUN the target reports; iface NULL: the target's NICs (or none). */
+	int (*node_login)(void *arg, const char *target, const char *portal, int64_t lun, const char *iface,
 			  char *msg, size_t len);
-	/* portal NULL: every portal; lun < 0: every LUN. */
-	int (*node_logout)(void *arg, const char *target, const char *portal, int64_t lun, char *msg, size_t len);
+	/* portal NULL: every portal; lun < 0: every LUN; iface NULL: every NIC. */
+	int (*node_logout)(void *arg, const char *target, const char *portal, int64_t lun, const char *iface,
+			   char *msg, size_t len);
 };
 
 /*

@@ -2,6 +2,7 @@
 #include "common/version.h"
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "common/evclock.h"
 #include "common/log.h"
 #include "initiator/discovery.h"
+#include "initiator/isid.h"
 #include "initiator/iscsi_path.h"
 #include "initiator/linkmon.h"
 #include "mpath/selector.h"
@@ -21,59 +23,10 @@
 #include "tools/config.h"
 #include "tools/nbd_setup.h"
 #include "tools/ctl_server.h"
+#include "tools/daemon.h"
 #include "tools/secrets.h"
 #include "transport/nbd/nbd_server.h"
 
-
-/* One SendTargets discovery portal of a disk. */
-struct disc_req {
-	ev_timer retry;                 /* first: the callback casts back */
-	struct disk *k;
-	const struct mp_conf_portal *portal;
-	struct mp_discovery *h;         /* in progress, or NULL */
-};
-
-struct disk {
-	struct daemon *d;
-	const struct mp_conf_disk *conf; /* = own_conf: a reload replaces the daemon's config */
-	struct mp_conf_disk *own_conf;
-	bool from_config;               /* false: added at run time (mpiscsiadm -m node --login) */
-	bool draining;                  /* removed: waits for its requests, then is freed */
-	ev_timer drain;                 /* polls the LU while draining */
-	ev_tstamp drain_deadline;
-	struct disk *drain_next;
-	struct mp_lu *lu;
-	struct mp_iscsi_path **paths;
-	size_t n_paths;
-	struct mp_conf_portal *portals; /* portals that have paths (configured and discovered) */
-	size_t n_portals;
-	struct disc_req *disc;          /* one per discovery portal of the config */
-	bool exported;
-};
-
-struct daemon {
-	struct ev_loop *loop;
-	struct mp_clock clock;
-	struct mp_conf conf;
-	struct nbd_server *nbd;
-	struct disk **disks;            /* running disks; pointers stay valid while they run */
-	size_t n_disks;
-	struct disk *draining;          /* removed disks still finishing their requests */
-	/* What the configuration is built from, for reloads. */
-	const char *conf_file;
-	char **urls;
-	int n_urls;
-	const char *opt_nbd, *opt_iname, *opt_level;
-	const char *control;
-	unsigned node_seq;              /* names of disks added at run time */
-	bool plain_close;               /* MPISCSI_TEST_PLAIN_CLOSE set: see mp_iscsi_path_opts */
-	uint32_t last_path_id;
-	struct mp_linkmon *linkmon;
-	struct mp_ctl *ctl;
-	bool listening;
-	int exit_status;
-	ev_signal sig_int, sig_term, sig_hup;
-};
 
 static void usage(FILE *f)
 {
@@ -138,7 +91,10 @@ static void print_chap(FILE *f, const char *pre, enum mp_conf_auth a, const char
 /* One [disk] section with every effective setting (also what a reload compares). */
 static void print_disk(FILE *f, const struct mp_conf_disk *k)
 {
-	fprintf(f, "\n[disk %s]\ntarget = %s\nlun = %u\n", k->name, k->target, k->lun);
+	char luns[400];
+	mp_conf_luns_text(k, luns, sizeof(luns));
+	fprintf(f, "\n[disk %s]\ntarget = %s\n%s%s", k->name, k->target, luns[0] ? luns : "# every LUN",
+		"\n");
 	for (size_t j = 0; j < k->n_portals; j++)
 		fprintf(f, "portal = %s%s%s:%u\n", strchr(k->portals[j].host, ':') ? "[" : "",
 		       k->portals[j].host, strchr(k->portals[j].host, ':') ? "]" : "", k->portals[j].port);
@@ -176,25 +132,15 @@ static void print_disk(FILE *f, const struct mp_conf_disk *k)
 		print_chap(f, "discovery_", k->discovery_auth, k->discovery_chap_user, k->discovery_chap_mutual_user);
 }
 
-static void disk_ready(struct mp_lu *lu, void *arg)
+/* All configured targets have reported their LUNs and every disk is exported: open the listeners
+ * (clients asking for a disk before that would be told it does not exist). */
+static void check_listen(struct daemon *d)
 {
-	struct disk *k = arg;
-	struct daemon *d = k->d;
-	char desc[320];
-	if (k->draining)
-		return;
-	const struct mp_lu_info *in = mp_lu_get_info(lu);
-
-	snprintf(desc, sizeof(desc), "%s %s %s", in->vendor, in->product, in->designator);
-	if (nbd_server_add_export(d->nbd, k->conf->export_name, desc, lu) != 0) {
-		mp_err("disk %s: cannot add NBD export '%s'", k->conf->name, k->conf->export_name);
-		d->exit_status = 1;
-		ev_break(d->loop, EVBREAK_ALL);
-		return;
-	}
-	k->exported = true;
 	if (d->listening)
 		return;
+	for (size_t i = 0; i < d->n_specs; i++)
+		if (d->specs[i]->from_config && !d->specs[i]->scanned)
+			return;
 	for (size_t i = 0; i < d->n_disks; i++)
 		if (!d->disks[i]->exported)
 			return; /* the socket appears once every configured disk has attached */
@@ -210,317 +156,26 @@ static void disk_ready(struct mp_lu *lu, void *arg)
 	mp_info("all %zu disk(s) attached; NBD exports ready on %s", d->n_disks, where);
 }
 
-/* libiscsi wants "HOST:PORT", with IPv6 literals in brackets. */
-static void portal_string(const struct mp_conf_portal *pt, char *buf, size_t len)
+void daemon_disk_ready(struct daemon *d, struct disk *k)
 {
-	if (strchr(pt->host, ':'))
-		snprintf(buf, len, "[%s]:%u", pt->host, pt->port);
-	else
-		snprintf(buf, len, "%s:%u", pt->host, pt->port);
-}
-
-/*
- * CHAP credentials of a disk's path for its next login: the names from the disk's
- * configuration, the secrets from the daemon's current one, so that a reload with a
- * changed secrets file applies at the next login of paths it leaves running.
- */
-static int disk_chap(void *arg, struct mp_iscsi_chap *out, char *why, size_t n)
-{
-	const struct disk *k = arg;
-	const struct mp_conf_disk *c = k->conf;
-	out->user = c->chap_user;
-	out->mutual_user = c->auth == MP_CONF_AUTH_MUTUAL ? c->chap_mutual_user : NULL;
-	return mp_conf_chap_secrets(&k->d->conf, out->user, out->mutual_user, &out->secret, &out->mutual_secret,
-				    why, n);
-}
-
-/* One path of disk k: NIC iface (or none) to the portal pt. */
-static int disk_add_path(struct daemon *d, struct disk *k, const struct mp_conf_portal *pt, const char *iface)
-{
-	const struct mp_conf_disk *c = k->conf;
-	char portal[300];
-	struct mp_iscsi_path_opts po;
-
-	struct mp_iscsi_path **np = realloc(k->paths, (k->n_paths + 1) * sizeof(*np));
-	if (!np)
-		return -1;
-	k->paths = np;
-	portal_string(pt, portal, sizeof(portal));
-	mp_iscsi_path_opts_default(&po);
-	po.initiator_name = d->conf.initiator_name;
-	po.target = c->target;
-	po.portal = portal;
-	po.iface = iface;
-	po.lun = c->lun;
-	po.id = ++d->last_path_id;
-	po.prio = mp_conf_path_prio(c, iface, pt);
-	po.noop_interval_ms = c->noop_interval_ms;
-	po.noop_timeout_ms = c->noop_timeout_ms;
-	po.command_timeout_ms = c->command_timeout_ms;
-	po.login_timeout_ms = c->login_timeout_ms;
-	po.reconnect_max_ms = c->reconnect_max_ms;
-	/* Test hook: show that stale writes land without the abortive close (never for production). */
-	po.plain_close = d->plain_close;
-	if (c->auth != MP_CONF_AUTH_NONE) {
-		po.chap = disk_chap;
-		po.chap_arg = k;
-	}
-	struct mp_iscsi_path *p = mp_iscsi_path_new(d->loop, k->lu, &po);
-	if (!p)
-		return -1;
-	k->paths[k->n_paths++] = p;
-	if (iface && d->linkmon && mp_linkmon_is_up(d->linkmon, iface) == 0)
-		mp_iscsi_path_link_event(p, false);
-	return 0;
-}
-
-/* One path per (interface, portal) pair; without interfaces, one per portal. */
-static int disk_add_portal(struct daemon *d, struct disk *k, const struct mp_conf_portal *pt)
-{
-	const struct mp_conf_disk *c = k->conf;
-	for (size_t i = 0; i < k->n_portals; i++)
-		if (k->portals[i].port == pt->port && strcasecmp(k->portals[i].host, pt->host) == 0)
-			return 0; /* already has its paths */
-	struct mp_conf_portal *np = realloc(k->portals, (k->n_portals + 1) * sizeof(*np));
-	if (!np)
-		return -1;
-	k->portals = np;
-	k->portals[k->n_portals++] = *pt;
-	if (!c->n_interfaces)
-		return disk_add_path(d, k, pt, NULL);
-	for (size_t i = 0; i < c->n_interfaces; i++)
-		if (disk_add_path(d, k, pt, c->interfaces[i]) != 0)
-			return -1;
-	return 0;
-}
-
-#define DISCOVERY_RETRY_S 5.0
-
-static void disc_start(struct disc_req *r);
-
-static void disc_done(void *arg, int err, const struct mp_discovery_result *res, const char *msg)
-{
-	struct disc_req *r = arg;
-	struct disk *k = r->k;
-	size_t added = 0, before = k->n_paths;
-
-	r->h = NULL;
-	if (err == EKEYREJECTED) {
-		mp_err("disk %s: %s (check discovery_chap_user/secret)%s", k->conf->name, msg,
-		       k->n_paths ? "" : "; next discovery in 30 s");
-	} else if (err) {
-		mp_warn("disk %s: %s", k->conf->name, msg);
-	} else {
-		for (size_t i = 0; i < res->n; i++) {
-			const struct mp_discovered *e = &res->entries[i];
-			if (strcmp(e->target, k->conf->target) != 0)
-				continue;
-			struct mp_conf_portal pt = { .port = e->portal.port };
-			snprintf(pt.host, sizeof(pt.host), "%s", e->portal.host);
-			if (disk_add_portal(k->d, k, &pt) != 0)
-				mp_err("disk %s: cannot add paths to %s: %s", k->conf->name, pt.host, strerror(errno));
-			added++;
-		}
-		mp_info("disk %s: discovery via %s:%u: %zu portal(s) of %s, %zu new path(s)", k->conf->name,
-			r->portal->host, r->portal->port, added, k->conf->target, k->n_paths - before);
-	}
-	/* A disk with no path at all keeps asking; otherwise discovery was a one-off. */
-	if (k->n_paths == 0) {
-		ev_timer_set(&r->retry, err == EKEYREJECTED ? MP_ISCSI_AUTH_RETRY_S : DISCOVERY_RETRY_S, 0.);
-		ev_timer_start(k->d->loop, &r->retry);
-	}
-}
-
-static void disc_retry_cb(struct ev_loop *loop MP_UNUSED, ev_timer *w, int revents MP_UNUSED)
-{
-	disc_start((struct disc_req *)w);
-}
-
-static void disc_start(struct disc_req *r)
-{
-	struct disk *k = r->k;
-	const struct mp_conf_disk *c = k->conf;
-	char portal[300];
-	portal_string(r->portal, portal, sizeof(portal));
-	struct mp_discovery_opts o = {
-		.initiator_name = k->d->conf.initiator_name,
-		.portal = portal,
-		.iface = c->n_interfaces ? c->interfaces[0] : NULL,
-		.timeout_ms = c->login_timeout_ms,
-	};
-	struct mp_iscsi_chap chap = { 0 };
-	char why[512];
-	if (c->discovery_auth != MP_CONF_AUTH_NONE) {
-		chap.user = c->discovery_chap_user;
-		chap.mutual_user = c->discovery_auth == MP_CONF_AUTH_MUTUAL ? c->discovery_chap_mutual_user : NULL;
-		if (mp_conf_chap_secrets(&k->d->conf, chap.user, chap.mutual_user, &chap.secret, &chap.mutual_secret,
-					 why, sizeof(why)) != 0) {
-			mp_err("disk %s: discovery via %s: %s; next try in 30 s", c->name, portal, why);
-			ev_timer_set(&r->retry, MP_ISCSI_AUTH_RETRY_S, 0.);
-			ev_timer_start(k->d->loop, &r->retry);
+	char desc[320];
+	if (k && !k->exported) {
+		const struct mp_lu_info *in = mp_lu_get_info(k->lu);
+		snprintf(desc, sizeof(desc), "%s %s %s", in->vendor, in->product, in->designator);
+		if (nbd_server_add_export(d->nbd, k->export_name, desc, k->lu) != 0) {
+			mp_err("disk %s: cannot add NBD export '%s'", k->name, k->export_name);
 			return;
 		}
-		o.chap = &chap;
+		k->exported = true;
 	}
-	r->h = mp_discovery_start(k->d->loop, &o, disc_done, r);
-	if (!r->h) {
-		mp_warn("disk %s: discovery via %s: %s", c->name, portal, strerror(errno));
-		ev_timer_set(&r->retry, DISCOVERY_RETRY_S, 0.);
-		ev_timer_start(k->d->loop, &r->retry);
-	}
+	check_listen(d);
 }
 
-static int disk_start(struct daemon *d, struct disk *k)
+void daemon_disk_unexport(struct daemon *d, struct disk *k)
 {
-	const struct mp_conf_disk *c = k->conf;
-	struct mp_lu_opts lo;
-
-	mp_lu_opts_default(&lo);
-	lo.no_path_retry_s = c->no_path_retry_s;
-	lo.max_retries = c->max_retries;
-	lo.selector = mp_selector_find(c->selector);
-	if (!lo.selector) {
-		mp_err("disk %s: unknown selector '%s'", c->name, c->selector);
-		errno = EINVAL;
-		return -1;
-	}
-	snprintf(lo.selector_args, sizeof(lo.selector_args), "rr_min_io=%u", c->rr_min_io);
-	if (strcmp(lo.selector->name, "round-robin") != 0)
-		lo.selector_args[0] = '\0';
-	lo.failback = c->failback;
-	lo.failback_delay_s = c->failback_delay_s;
-	lo.marginal_flaps = c->marginal_flaps;
-	lo.marginal_window_s = c->marginal_window_ms / 1000;
-	lo.marginal_hold_s = c->marginal_hold_ms / 1000;
-	lo.marginal_latency_factor = c->marginal_latency_factor;
-	lo.alua_off = c->alua_off;
-	lo.alua_explicit = c->alua_explicit;
-	lo.alua_refresh_s = c->alua_refresh_ms / 1000;
-	k->lu = mp_lu_new(c->name, &d->clock, &lo);
-	if (!k->lu)
-		return -1;
-	mp_lu_set_ready_cb(k->lu, disk_ready, k);
-	for (size_t j = 0; j < c->n_portals; j++)
-		if (disk_add_portal(d, k, &c->portals[j]) != 0)
-			return -1;
-	if (c->n_discovery) {
-		k->disc = calloc(c->n_discovery, sizeof(*k->disc));
-		if (!k->disc)
-			return -1;
-		for (size_t j = 0; j < c->n_discovery; j++) {
-			struct disc_req *r = &k->disc[j];
-			r->k = k;
-			r->portal = &c->discovery[j];
-			ev_timer_init(&r->retry, disc_retry_cb, 0., 0.);
-			disc_start(r);
-		}
-	}
-	mp_info("disk %s: %s LUN %u over %zu path(s), selector %s, failback %s", c->name, c->target, c->lun,
-		k->n_paths, lo.selector->name, failback_name(c->failback));
-	return 0;
-}
-
-/* ---- disks at run time: add, drain and remove ---- */
-
-/* Free everything of a disk (paths first: their commands complete CANCELLED into the LU). */
-static void disk_free(struct daemon *d, struct disk *k)
-{
-	ev_timer_stop(d->loop, &k->drain);
-	for (size_t j = 0; j < k->n_paths; j++)
-		mp_iscsi_path_free(k->paths[j]);
-	for (size_t j = 0; k->disc && j < k->conf->n_discovery; j++) {
-		ev_timer_stop(d->loop, &k->disc[j].retry);
-		mp_discovery_cancel(k->disc[j].h);
-	}
-	free(k->disc);
-	free(k->paths);
-	free(k->portals);
-	mp_lu_free(k->lu);
-	free(k->own_conf);
-	free(k);
-}
-
-/* Start a disk from its configuration and add it to the running set. */
-static struct disk *disk_new(struct daemon *d, const struct mp_conf_disk *c, bool from_config)
-{
-	struct disk *k = calloc(1, sizeof(*k));
-	struct mp_conf_disk *own = malloc(sizeof(*own));
-	struct disk **nd = realloc(d->disks, (d->n_disks + 1) * sizeof(*nd));
-	if (nd)
-		d->disks = nd;
-	if (!k || !own || !nd) {
-		free(k);
-		free(own);
-		errno = ENOMEM;
-		return NULL;
-	}
-	*own = *c;
-	k->d = d;
-	k->own_conf = own;
-	k->conf = own;
-	k->from_config = from_config;
-	ev_timer_init(&k->drain, NULL, 0., 0.);
-	if (disk_start(d, k) != 0) {
-		int e = errno;
-		disk_free(d, k);
-		errno = e;
-		return NULL;
-	}
-	d->disks[d->n_disks++] = k;
-	return k;
-}
-
-static void drain_cb(struct ev_loop *loop, ev_timer *w, int revents MP_UNUSED)
-{
-	struct disk *k = mp_container_of(w, struct disk, drain);
-	struct daemon *d = k->d;
-	uint32_t left = k->lu ? mp_lu_requests(k->lu) : 0;
-	if (left && ev_now(loop) < k->drain_deadline)
-		return;
-	if (left)
-		mp_warn("disk %s: %u request(s) still unfinished after draining; they fail now", k->conf->name,
-			left);
-	mp_info("disk %s: removed", k->conf->name);
-	for (struct disk **pp = &d->draining; *pp; pp = &(*pp)->drain_next)
-		if (*pp == k) {
-			*pp = k->drain_next;
-			break;
-		}
-	disk_free(d, k);
-}
-
-/*
- * Take a disk out of service: its export goes (its clients are disconnected), it
- * leaves the running set, and it is freed once the requests it holds have
- * finished on its paths (or after no_path_retry plus 10 s).
- */
-static void disk_remove(struct daemon *d, struct disk *k, const char *why)
-{
-	for (size_t i = 0; i < d->n_disks; i++)
-		if (d->disks[i] == k) {
-			memmove(d->disks + i, d->disks + i + 1, (d->n_disks - i - 1) * sizeof(*d->disks));
-			d->n_disks--;
-			break;
-		}
-	mp_info("disk %s: %s: draining", k->conf->name, why);
 	if (k->exported)
-		nbd_server_remove_export(d->nbd, k->conf->export_name);
+		nbd_server_remove_export(d->nbd, k->export_name);
 	k->exported = false;
-	k->draining = true;
-	k->drain_next = d->draining;
-	d->draining = k;
-	int32_t npr = k->conf->no_path_retry_s;
-	k->drain_deadline = ev_now(d->loop) + (npr > 0 ? npr : 0) + 10.;
-	ev_timer_init(&k->drain, drain_cb, 0., 0.1);
-	ev_timer_again(d->loop, &k->drain);
-}
-
-static struct disk *find_running(struct daemon *d, const char *name)
-{
-	for (size_t i = 0; i < d->n_disks; i++)
-		if (strcmp(d->disks[i]->conf->name, name) == 0)
-			return d->disks[i];
-	return NULL;
 }
 
 /* ---- configuration and reload ---- */
@@ -582,14 +237,15 @@ static int daemon_reload(struct daemon *d, char *msg, size_t len)
 		errno = EINVAL;
 		return -1;
 	}
-	/* Export names must stay unique against disks added at run time. */
+	/* Names must stay unique against targets added at run time. */
 	for (size_t j = 0; j < nc.n_disks; j++)
-		for (size_t i = 0; i < d->n_disks; i++) {
-			const struct mp_conf_disk *o = d->disks[i]->conf;
-			if (!d->disks[i]->from_config &&
-			    (strcmp(o->export_name, nc.disks[j].export_name) == 0 || strcmp(o->name, nc.disks[j].name) == 0)) {
-				snprintf(msg, len, "disk %s: name or export '%s' is taken by a disk added at run time",
-					 nc.disks[j].name, nc.disks[j].export_name);
+		for (size_t i = 0; i < d->n_specs; i++) {
+			const struct mp_conf_disk *o = d->specs[i]->conf;
+			if (!d->specs[i]->from_config &&
+			    (strcmp(o->export_name, nc.disks[j].export_name) == 0 || strcmp(o->name, nc.disks[j].name) == 0 ||
+			     (strcmp(o->target, nc.disks[j].target) == 0 && mp_conf_disks_overlap(o, &nc.disks[j])))) {
+				snprintf(msg, len, "disk %s: its name, export or LUNs are taken by %s, added at run time",
+					 nc.disks[j].name, o->name);
 				mp_err("reload: %s; the running configuration stays", msg);
 				mp_conf_free(&nc);
 				errno = EEXIST;
@@ -606,43 +262,42 @@ static int daemon_reload(struct daemon *d, char *msg, size_t len)
 	if (nc.log_level != d->conf.log_level)
 		mp_log_set_level((enum mp_log_level)nc.log_level);
 	unsigned added = 0, removed = 0, changed = 0, kept = 0, failed = 0;
-	for (size_t i = 0; i < d->n_disks;) {
-		struct disk *k = d->disks[i];
+	for (size_t i = 0; i < d->n_specs;) {
+		struct tspec *sp = d->specs[i];
 		const struct mp_conf_disk *n = NULL;
-		for (size_t j = 0; j < nc.n_disks && k->from_config; j++)
-			if (strcmp(nc.disks[j].name, k->conf->name) == 0)
+		for (size_t j = 0; j < nc.n_disks && sp->from_config; j++)
+			if (strcmp(nc.disks[j].name, sp->conf->name) == 0)
 				n = &nc.disks[j];
-		if (!k->from_config || (n && disk_conf_same(k->conf, n))) {
-			kept += k->from_config;
+		if (!sp->from_config || (n && disk_conf_same(sp->conf, n))) {
+			kept += sp->from_config;
 			i++;
 			continue;
 		}
-		disk_remove(d, k, n ? "configuration changed" : "no longer in the configuration");
+		spec_remove(d, sp, n ? "configuration changed" : "no longer in the configuration");
 		if (n)
 			changed++;
 		else
 			removed++;
 	}
-	for (size_t j = 0; j < nc.n_disks; j++) {
-		if (find_running(d, nc.disks[j].name))
+	/* The secrets of the new configuration are used from here on (sessions fetch them at
+	 * every login). */
+	struct mp_conf old = d->conf;
+	d->conf = nc;
+	for (size_t j = 0; j < d->conf.n_disks; j++) {
+		if (spec_find(d, d->conf.disks[j].name))
 			continue;
-		if (!disk_new(d, &nc.disks[j], true)) {
-			mp_err("reload: disk %s: cannot start: %s", nc.disks[j].name, strerror(errno));
+		if (!spec_new(d, &d->conf.disks[j], true)) {
+			mp_err("reload: disk %s: cannot start: %s", d->conf.disks[j].name, strerror(errno));
 			failed++;
 		} else {
 			added++;
 		}
 	}
-	mp_conf_free(&d->conf);
-	d->conf = nc;
-	/* Paths waiting to reconnect (e.g. held back after a CHAP failure) try the new
+	mp_conf_free(&old);
+	/* Sessions waiting to reconnect (e.g. held back after a CHAP failure) try the new
 	 * configuration (secrets) now rather than at the end of their backoff. */
-	for (size_t i = 0; i < d->n_disks; i++)
-		for (size_t j = 0; j < d->disks[i]->n_paths; j++) {
-			struct mp_path *p = mp_iscsi_path_core(d->disks[i]->paths[j]);
-			if (p->state == MP_PATH_DOWN && p->ops->reinstate)
-				p->ops->reinstate(p);
-		}
+	for (size_t i = 0; i < d->n_sessions; i++)
+		mp_iscsi_session_reinstate(d->sessions[i].s);
 	added -= MP_MIN(added, changed); /* a changed disk is removed and started again */
 	snprintf(msg, len, "%u added, %u removed, %u changed, %u unchanged%s", added, removed, changed, kept,
 		 failed ? ", some failed to start (see the log)" : "");
@@ -660,27 +315,52 @@ static void hup_cb(struct ev_loop *loop MP_UNUSED, ev_signal *w, int revents MP_
 
 /* ---- control socket operations ---- */
 
-static bool model_session(void *arg, const struct mp_path *path, struct mp_iscsi_session_view *v)
+static size_t model_n_sessions(void *arg) { return ((struct daemon *)arg)->n_sessions; }
+
+static bool model_session(void *arg, size_t i, struct mp_iscsi_session_view *v)
 {
 	struct daemon *d = arg;
-	for (size_t i = 0; i < d->n_disks; i++)
-		for (size_t j = 0; j < d->disks[i]->n_paths; j++)
-			if (mp_iscsi_path_core(d->disks[i]->paths[j]) == path) {
-				mp_iscsi_path_session(d->disks[i]->paths[j], v);
-				return true;
-			}
-	return false;
+	if (i >= d->n_sessions)
+		return false;
+	mp_iscsi_session_view(d->sessions[i].s, v);
+	return true;
+}
+
+static size_t model_session_luns(void *arg, size_t i, struct mp_ctl_session_lun *out, size_t max)
+{
+	struct daemon *d = arg;
+	size_t n = 0;
+	if (i >= d->n_sessions)
+		return 0;
+	for (size_t k = 0; k < d->n_disks; k++)
+		for (size_t j = 0; j < d->disks[k]->n_paths && n < max; j++) {
+			struct mp_iscsi_path *p = d->disks[k]->paths[j];
+			if (mp_iscsi_path_session(p) != d->sessions[i].s)
+				continue;
+			out[n++] = (struct mp_ctl_session_lun){
+				.lun = mp_iscsi_path_lun(p),
+				.path_id = mp_iscsi_path_core(p)->id,
+				.disk = d->disks[k]->name,
+				.export_name = d->disks[k]->export_name,
+				.path_state = mp_path_state_name(mp_iscsi_path_core(p)->state),
+				.info = mp_lu_get_info(d->disks[k]->lu),
+			};
+		}
+	return n;
 }
 
 static int model_config_text(void *arg, FILE *f)
 {
 	struct daemon *d = arg;
 	print_config(f, &d->conf);
-	/* Disks added at run time are not in the file: listed as comments. */
-	for (size_t i = 0; i < d->n_disks; i++)
-		if (!d->disks[i]->from_config)
-			fprintf(f, "\n# [disk %s] added at run time: %s LUN %u\n", d->disks[i]->conf->name,
-				d->disks[i]->conf->target, d->disks[i]->conf->lun);
+	/* Targets added at run time are not in the file: listed as comments. */
+	for (size_t i = 0; i < d->n_specs; i++)
+		if (!d->specs[i]->from_config) {
+			char luns[400];
+			mp_conf_luns_text(d->specs[i]->conf, luns, sizeof(luns));
+			fprintf(f, "\n# [disk %s] added at run time: %s, %s\n", d->specs[i]->conf->name,
+				d->specs[i]->conf->target, luns[0] ? luns : "every LUN");
+		}
 	return ferror(f) ? -1 : 0;
 }
 
@@ -688,14 +368,17 @@ static const char *model_config_file(void *arg) { return ((struct daemon *)arg)-
 
 static int model_reconfigure(void *arg, char *msg, size_t len) { return daemon_reload(arg, msg, len); }
 
-static int model_node_login(void *arg, const char *target, const char *portal, uint32_t lun, const char *iface,
+static int model_node_login(void *arg, const char *target, const char *portal, int64_t lun, const char *iface,
 			    char *msg, size_t len)
 {
 	struct daemon *d = arg;
 	char url[700], err[600];
 	struct mp_conf tmp;
-	/* One URL gives a disk config with the defaults; the portal is checked there too. */
-	snprintf(url, sizeof(url), "iscsi://%s/%s/%u", portal, target, lun);
+	/* One URL gives a target config with the defaults; the portal is checked there too. */
+	if (lun >= 0)
+		snprintf(url, sizeof(url), "iscsi://%s/%s/%" PRId64, portal, target, lun);
+	else
+		snprintf(url, sizeof(url), "iscsi://%s/%s", portal, target);
 	mp_conf_init(&tmp);
 	snprintf(tmp.initiator_name, sizeof(tmp.initiator_name), "%s", d->conf.initiator_name);
 	if (mp_conf_add_url(&tmp, url, err, sizeof(err)) != 0 || tmp.n_disks != 1) {
@@ -709,69 +392,76 @@ static int model_node_login(void *arg, const char *target, const char *portal, u
 		snprintf(nc->interfaces[0], sizeof(nc->interfaces[0]), "%s", iface);
 		nc->n_interfaces = 1;
 	}
-	/* The disk of this target and LUN, if one runs: the portal's paths join it. */
-	for (size_t i = 0; i < d->n_disks; i++) {
-		struct disk *k = d->disks[i];
-		if (k->conf->lun != lun || strcmp(k->conf->target, target) != 0)
+	/* The target spec that takes the same LUNs: the portal's sessions join it, unless it has
+	 * them already (iscsiadm says "session already present"). */
+	char want[300];
+	portal_string(&nc->portals[0], want, sizeof(want));
+	for (size_t i = 0; i < d->n_specs; i++) {
+		struct tspec *sp = d->specs[i];
+		if (strcmp(sp->conf->target, target) != 0 || sp->conf->lun_mode != nc->lun_mode ||
+		    (nc->lun_mode == MP_CONF_LUNS_ONE && sp->conf->lun != nc->lun))
 			continue;
-		size_t before = k->n_paths;
-		int rc = iface ? disk_add_path(d, k, &nc->portals[0], iface) : disk_add_portal(d, k, &nc->portals[0]);
+		for (size_t j = 0; j < sp->n_sess; j++) {
+			struct mp_iscsi_session *s = sp->sess[j];
+			if (strcasecmp(mp_iscsi_session_portal(s), want) == 0 &&
+			    (!iface || strcmp(mp_iscsi_session_bound_iface(s), iface) == 0)) {
+				snprintf(msg, len, "session already present: %s via %s%s%s (session %u, disk %s)", target,
+					 want, iface ? " on " : "", iface ? iface : "", mp_iscsi_session_id(s),
+					 sp->conf->name);
+				mp_conf_free(&tmp);
+				errno = EEXIST;
+				return -1;
+			}
+		}
+		int rc = spec_add_portal(sp, &nc->portals[0], iface);
 		mp_conf_free(&tmp);
-		if (rc != 0) {
-			snprintf(msg, len, "disk %s: cannot add paths: %s", k->conf->name, strerror(errno));
+		if (rc < 0) {
+			snprintf(msg, len, "disk %s: cannot add sessions: %s", sp->conf->name, strerror(errno));
 			return -1;
 		}
-		snprintf(msg, len, "disk %s: %zu new path(s) to %s", k->conf->name, k->n_paths - before, portal);
+		snprintf(msg, len, "disk %s: %d new session(s) to %s", sp->conf->name, rc, portal);
 		mp_info("control: %s", msg);
 		return 0;
 	}
-	/* A new disk, named after the target (its part after the last ':') and the LUN. */
+	/* A new target spec, named after the target (its part after the last ':') and the LUN. */
 	const char *tail = strrchr(target, ':');
 	tail = tail ? tail + 1 : target;
-	snprintf(nc->name, sizeof(nc->name), "%.40s-%u", tail, lun);
+	if (lun >= 0)
+		snprintf(nc->name, sizeof(nc->name), "%.40s-%" PRId64, tail, lun);
+	else
+		snprintf(nc->name, sizeof(nc->name), "%.40s", tail);
 	for (const char *c = nc->name; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
 		      *c == '-' || *c == '_' || *c == '.'))
 			snprintf(nc->name, sizeof(nc->name), "node%u", ++d->node_seq);
-	if (find_running(d, nc->name))
+	if (spec_find(d, nc->name) || disk_find(d, nc->name))
 		snprintf(nc->name, sizeof(nc->name), "node%u", ++d->node_seq);
 	snprintf(nc->export_name, sizeof(nc->export_name), "%s", nc->name);
-	struct disk *k = disk_new(d, nc, false);
-	if (!k) {
-		snprintf(msg, len, "cannot start a disk for %s LUN %u: %s", target, lun, strerror(errno));
+	for (size_t i = 0; i < d->n_specs; i++)
+		if (strcmp(d->specs[i]->conf->target, target) == 0 && mp_conf_disks_overlap(d->specs[i]->conf, nc)) {
+			snprintf(msg, len, "%s: its LUNs are served by disk %s already", target, d->specs[i]->conf->name);
+			mp_conf_free(&tmp);
+			errno = EEXIST;
+			return -1;
+		}
+	struct tspec *sp = spec_new(d, nc, false);
+	if (!sp) {
+		snprintf(msg, len, "cannot log in to %s: %s", target, strerror(errno));
 		mp_conf_free(&tmp);
 		return -1;
 	}
-	snprintf(msg, len, "disk %s: %s LUN %u via %s, export '%s' once attached", k->conf->name, target, lun,
-		 portal, k->conf->export_name);
+	if (lun >= 0)
+		snprintf(msg, len, "disk %s: %s LUN %" PRId64 " via %s, export '%s' once attached", nc->name, target, lun,
+			 portal, nc->export_name);
+	else
+		snprintf(msg, len, "%s via %s: every LUN becomes a disk %s-<lun> once attached", target, portal, nc->name);
 	mp_info("control: %s", msg);
 	mp_conf_free(&tmp);
 	return 0;
 }
 
-/* Remove the paths of disk k that go to portal (all if NULL); returns how many. */
-static size_t disk_drop_paths(struct disk *k, const struct mp_conf_portal *portal)
-{
-	size_t n = 0;
-	for (size_t j = 0; j < k->n_paths;) {
-		struct mp_iscsi_session_view v;
-		mp_iscsi_path_session(k->paths[j], &v);
-		char want[300] = "";
-		if (portal)
-			portal_string(portal, want, sizeof(want));
-		if (portal && strcasecmp(v.portal, want) != 0) {
-			j++;
-			continue;
-		}
-		mp_iscsi_path_free(k->paths[j]);
-		memmove(k->paths + j, k->paths + j + 1, (k->n_paths - j - 1) * sizeof(*k->paths));
-		k->n_paths--;
-		n++;
-	}
-	return n;
-}
-
-static int model_node_logout(void *arg, const char *target, const char *portal, int64_t lun, char *msg, size_t len)
+static int model_node_logout(void *arg, const char *target, const char *portal, int64_t lun, const char *iface,
+			     char *msg, size_t len)
 {
 	struct daemon *d = arg;
 	struct mp_portal pp;
@@ -786,64 +476,49 @@ static int model_node_logout(void *arg, const char *target, const char *portal, 
 		snprintf(cp.host, sizeof(cp.host), "%s", pp.host);
 		cp.port = pp.port;
 	}
-	size_t paths = 0, disks = 0;
-	for (size_t i = 0; i < d->n_disks;) {
-		struct disk *k = d->disks[i];
-		if (strcmp(k->conf->target, target) != 0 || (lun >= 0 && k->conf->lun != (uint32_t)lun)) {
+	size_t sessions = 0, specs = 0;
+	for (size_t i = 0; i < d->n_specs;) {
+		struct tspec *sp = d->specs[i];
+		if (strcmp(sp->conf->target, target) != 0 ||
+		    (lun >= 0 && !mp_conf_disk_wants_lun(sp->conf, (uint32_t)lun))) {
 			i++;
 			continue;
 		}
-		size_t left = k->n_paths;
-		if (portal && left) {
-			/* Drain first if this takes the last path; otherwise the others carry the I/O. */
-			size_t to_drop = 0;
-			char want[300];
-			portal_string(&cp, want, sizeof(want));
-			for (size_t j = 0; j < k->n_paths; j++) {
-				struct mp_iscsi_session_view v;
-				mp_iscsi_path_session(k->paths[j], &v);
-				to_drop += strcasecmp(v.portal, want) == 0;
-			}
-			if (to_drop < left) {
-				paths += disk_drop_paths(k, &cp);
-				i++;
-				continue;
-			}
+		size_t n = spec_drop_sessions(sp, portal ? &cp : NULL, iface);
+		sessions += n;
+		if (sp->n_sess || sp->conf->n_discovery) {
+			i++;
+			continue;
 		}
-		paths += k->n_paths;
-		disks++;
-		disk_remove(d, k, "logged out");
+		/* No session left: the target's disks are drained and removed. */
+		specs++;
+		spec_remove(d, sp, "logged out");
 	}
-	if (!paths && !disks) {
-		snprintf(msg, len, "no session to %s%s%s", target, portal ? " via " : "", portal ? portal : "");
+	if (!sessions && !specs) {
+		snprintf(msg, len, "no session to %s%s%s%s%s", target, portal ? " via " : "", portal ? portal : "",
+			 iface ? " on " : "", iface ? iface : "");
 		errno = ENOENT;
 		return -1;
 	}
-	snprintf(msg, len, "%zu path(s) logged out, %zu disk(s) removed", paths, disks);
+	snprintf(msg, len, "%zu session(s) logged out, %zu target(s) removed", sessions, specs);
 	mp_info("control: %s (%s%s%s)", msg, target, portal ? " via " : "", portal ? portal : "");
 	return 0;
 }
 
-/* rtnetlink: a NIC changed state; tell the paths bound to it. */
+/* rtnetlink: a NIC changed state; tell the sessions bound to it (or leaving through it). */
 static void link_changed(void *arg, const char *ifname, int ifindex MP_UNUSED, bool up)
 {
-	struct daemon *d = arg;
 	mp_info("link %s %s", ifname, up ? "up" : "down");
-	for (size_t i = 0; i < d->n_disks; i++)
-		for (size_t j = 0; j < d->disks[i]->n_paths; j++) {
-			struct mp_iscsi_path *p = d->disks[i]->paths[j];
-			if (strcmp(mp_iscsi_path_iface(p), ifname) == 0)
-				mp_iscsi_path_link_event(p, up);
-		}
+	sessions_link_event(arg, ifname, up);
 }
 
 /* What the control socket sees of the daemon. */
 static size_t model_n_disks(void *arg) { return ((struct daemon *)arg)->n_disks; }
 static struct mp_lu *model_disk_lu(void *arg, size_t i) { return ((struct daemon *)arg)->disks[i]->lu; }
-static const char *model_disk_name(void *arg, size_t i) { return ((struct daemon *)arg)->disks[i]->conf->name; }
+static const char *model_disk_name(void *arg, size_t i) { return ((struct daemon *)arg)->disks[i]->name; }
 static const char *model_disk_export(void *arg, size_t i)
 {
-	return ((struct daemon *)arg)->disks[i]->conf->export_name;
+	return ((struct daemon *)arg)->disks[i]->export_name;
 }
 
 static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents MP_UNUSED)
@@ -855,21 +530,28 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents MP_UNUSED)
 static void daemon_teardown(struct daemon *d)
 {
 	/* The NBD server first: no new requests; requests still in the core keep their
-	 * connection objects. Then the paths (in-flight commands complete CANCELLED and wait
-	 * in the core), then the LUs, which fail what waits with ESHUTDOWN. */
+	 * connection objects. Then the disks with their paths (in-flight commands complete
+	 * CANCELLED and wait in the core; the LUs fail what waits with ESHUTDOWN), then the
+	 * specs, and the sessions nothing uses any more. */
 	mp_ctl_free(d->ctl);
 	d->ctl = NULL;
 	nbd_server_free(d->nbd);
 	d->nbd = NULL;
-	for (size_t i = 0; i < d->n_disks; i++)
-		disk_free(d, d->disks[i]);
-	d->n_disks = 0;
+	while (d->n_disks) {
+		struct disk *k = d->disks[--d->n_disks];
+		disk_free(d, k);
+	}
 	while (d->draining) {
 		struct disk *k = d->draining;
 		d->draining = k->drain_next;
 		disk_free(d, k);
 	}
+	while (d->n_specs)
+		spec_remove(d, d->specs[d->n_specs - 1], "shutting down");
+	sessions_gc(d);
 	free(d->disks);
+	free(d->specs);
+	free(d->sessions);
 	mp_linkmon_free(d->linkmon);
 }
 
@@ -916,6 +598,11 @@ int main(int argc, char **argv)
 	d.opt_iname = iname;
 	d.opt_level = level;
 	d.control = control;
+	if (getenv("MPISCSI_TEST_SESSION_PER_LU")) {
+		d.session_per_lu = true;
+		fprintf(stderr, "mpiscsid: MPISCSI_TEST_SESSION_PER_LU set: one session per LU with one ISID "
+			"(the old bug; tests only)\n");
+	}
 	if (getenv("MPISCSI_TEST_PLAIN_CLOSE")) {
 		d.plain_close = true;
 		fprintf(stderr, "mpiscsid: MPISCSI_TEST_PLAIN_CLOSE set: stale-write protection OFF (tests only)\n");
@@ -956,7 +643,7 @@ int main(int argc, char **argv)
 	if (!d.linkmon)
 		mp_warn("no link monitor (rtnetlink): NIC failures are detected by timeouts only");
 	for (size_t i = 0; i < d.conf.n_disks; i++) {
-		if (!disk_new(&d, &d.conf.disks[i], true)) {
+		if (!spec_new(&d, &d.conf.disks[i], true)) {
 			mp_err("disk %s: cannot start: %s", d.conf.disks[i].name, strerror(errno));
 			d.exit_status = 1;
 			goto out;
@@ -968,7 +655,9 @@ int main(int argc, char **argv)
 		.disk_lu = model_disk_lu,
 		.disk_name = model_disk_name,
 		.disk_export = model_disk_export,
+		.n_sessions = model_n_sessions,
 		.session = model_session,
+		.session_luns = model_session_luns,
 		.config_text = model_config_text,
 		.config_file = model_config_file,
 		.reconfigure = model_reconfigure,

@@ -182,6 +182,7 @@ Test(config, multipath_keys)
 		"marginal_window = 3600\n"
 		"marginal_hold = 1000ms\n"
 		"marginal_latency_factor = 1000\n"
+		"lun = 0\n"
 		"[disk data1]\n"
 		"target = " IQN "\n"
 		"lun = 1\n"
@@ -332,6 +333,7 @@ Test(config, path_prio)
 		"prio = veth1 80\n"
 		"prio = 198.18.2.2:3261 10\n"
 		"prio = [2001:DB8::2]:3260 0\n"
+		"lun = 0\n"
 		"[disk data1]\n"
 		"target = " IQN "\n"
 		"lun = 1\n"
@@ -455,7 +457,7 @@ static const struct err_case err_cases[] = {
 	{ "[disk a b]\n", "t.conf:1: invalid disk name 'a b' (1-63 characters from A-Z a-z 0-9 _ . -)" },
 	{ "[disk " LONG64 "]\n",
 	  "t.conf:1: invalid disk name '" LONG64 "' (1-63 characters from A-Z a-z 0-9 _ . -)" },
-	{ DISKP "[disk data1]\ntarget = " IQN "\nlun = 1\nportal = 198.18.1.2\n[disk data0]\n",
+	{ DISKP "[disk data1]\ntarget = " IQN "x\nlun = 1\nportal = 198.18.1.2\n[disk data0]\n",
 	  "t.conf:8: duplicate disk 'data0' (first defined at line 1)" },
 	{ DISKP "portl = 198.18.1.2\n", "t.conf:4: unknown key 'portl' in [disk data0]" },
 	{ "[global]\nloglevel = info\n", "t.conf:2: unknown key 'loglevel' in [global]" },
@@ -573,11 +575,25 @@ static const struct err_case err_cases[] = {
 	  "t.conf:1: [disk data0] has no portal or discovery (at least one is required)" },
 	{ "[disk data0]\n[disk data1]\n", "t.conf:1: [disk data0] has no target" },
 	{ DISKP "[disk data1]\ntarget = " IQN "\nportal = 198.18.2.2\n",
-	  "t.conf:4: [disk data1] has the same target and lun as [disk data0]" },
+	  "t.conf:4: [disk data1] takes LUNs of the same target as [disk data0]" },
+	{ DISKP "lun = 2\n[disk data1]\ntarget = " IQN "\nlun = 2\nportal = 198.18.2.2\n",
+	  "t.conf:5: [disk data1] has the same target and lun as [disk data0]" },
+	{ DISKP "luns = 1,3-5\n[disk data1]\ntarget = " IQN "\nluns = 0, 4\nportal = 198.18.2.2\n",
+	  "t.conf:5: [disk data1] takes LUNs of the same target as [disk data0]" },
+	{ DISKP "luns = 1,3-5\n[disk data1]\ntarget = " IQN "\nlun = 2\nportal = 198.18.2.2\n[disk data2]\n"
+	  "target = " IQN "\nluns = 6-16383\nportal = 198.18.2.2\n[disk data3]\ntarget = " IQN "\nlun = 0\n"
+	  "portal = 198.18.2.2\nlun = 1\n", "t.conf:17: duplicate key 'lun' (first set at line 15)" },
+	{ DISKP "lun = 1\nluns = 2\n", "t.conf:5: luns: this section has lun already; use one of lun and luns" },
+	{ DISKP "luns = 2\nlun = 1\n", "t.conf:5: lun: this section has luns already; use one of lun and luns" },
+	{ DISKP "luns = 2,,3\n", "t.conf:4: luns: '2,,3' is not a list of LUNs 0-16383 (e.g. 1,3-5)" },
+	{ DISKP "luns = 5-3\n", "t.conf:4: luns: '5-3' is not a list of LUNs 0-16383 (e.g. 1,3-5)" },
+	{ DISKP "luns = 16384\n", "t.conf:4: luns: '16384' is not a list of LUNs 0-16383 (e.g. 1,3-5)" },
+	{ DISKP "luns = 1-4,4\n", "t.conf:4: luns: LUN 4 is listed twice" },
+	{ DISKP "luns = x\n", "t.conf:4: luns: 'x' is not a list of LUNs 0-16383 (e.g. 1,3-5)" },
 	/* export clashes: at the export line when it was set, else at the header */
-	{ DISKP "[disk data1]\ntarget = " IQN "\nlun = 1\nexport = data0\nportal = 198.18.1.2\n",
+	{ DISKP "[disk data1]\ntarget = " IQN "x\nlun = 1\nexport = data0\nportal = 198.18.1.2\n",
 	  "t.conf:7: export 'data0' of [disk data1] is already used by [disk data0]" },
-	{ DISKP "export = data1\n[disk data1]\ntarget = " IQN "\nlun = 1\nportal = 198.18.1.2\n",
+	{ DISKP "export = data1\n[disk data1]\ntarget = " IQN "x\nlun = 1\nportal = 198.18.1.2\n",
 	  "t.conf:5: export 'data1' of [disk data1] is already used by [disk data0]" },
 	/* discovery: the portal syntax and limits, with its own key name */
 	{ DISK "discovery = 2001:db8::1\n",
@@ -993,13 +1009,14 @@ struct url_case {
 	uint32_t lun;
 };
 
+#define EVERY_LUN 99999u /* (a URL without a LUN) */
 static const struct url_case good_urls[] = {
 	{ "iscsi://198.18.1.2/" IQN "/1", "198.18.1.2", 3260, IQN, 1 },
 	{ "iscsi://198.18.1.2:3261/" IQN "/0", "198.18.1.2", 3261, IQN, 0 },
 	{ "iscsi://[2001:db8::1]:3262/" IQN "/16383", "2001:db8::1", 3262, IQN, 16383 },
 	{ "iscsi://[2001:db8::1]/" IQN "/2", "2001:db8::1", 3260, IQN, 2 },
-	{ "iscsi://target.example/" IQN, "target.example", 3260, IQN, 0 },
-	{ "iscsi://198.18.1.2/" IQN "/", "198.18.1.2", 3260, IQN, 0 },
+	{ "iscsi://target.example/" IQN, "target.example", 3260, IQN, EVERY_LUN },
+	{ "iscsi://198.18.1.2/" IQN "/", "198.18.1.2", 3260, IQN, EVERY_LUN },
 	{ "iscsi://198.18.1.2/eui.02004567A425678D/3", "198.18.1.2", 3260, "eui.02004567A425678D", 3 },
 };
 
@@ -1015,10 +1032,14 @@ Test(config, url_good)
 		cr_assert_eq(mp_conf_add_url(&c, t->url, err, sizeof(err)), 0, "%s: %s", t->url, err);
 		cr_assert_eq(c.n_disks, 1);
 		d = &c.disks[0];
-		cr_expect_str_eq(d->name, "disk0", "%s", t->url);
-		cr_expect_str_eq(d->export_name, "disk0", "%s", t->url);
+		bool every = t->lun == EVERY_LUN;
+		/* Every LUN: named after the target's tail, so names do not depend on URL order. */
+		cr_expect_str_eq(d->name, every ? "tgt" : "disk0", "%s", t->url);
+		cr_expect_str_eq(d->export_name, every ? "tgt" : "disk0", "%s", t->url);
 		cr_expect_str_eq(d->target, t->target, "%s", t->url);
-		cr_expect_eq(d->lun, t->lun, "%s", t->url);
+		cr_expect_eq(d->lun_mode, every ? MP_CONF_LUNS_ALL : MP_CONF_LUNS_ONE, "%s", t->url);
+		if (!every)
+			cr_expect_eq(d->lun, t->lun, "%s", t->url);
 		cr_expect_eq(d->n_portals, 1, "%s", t->url);
 		cr_expect_str_eq(d->portals[0].host, t->host, "%s", t->url);
 		cr_expect_eq(d->portals[0].port, t->port, "%s", t->url);
@@ -1048,12 +1069,18 @@ Test(config, url_repeats_add_paths)
 	cr_assert_eq(mp_conf_add_url(&c, "iscsi://198.18.2.2:3260/" IQN "/0", err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(mp_conf_add_url(&c, "iscsi://198.18.1.2/" IQN "/1", err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(mp_conf_add_url(&c, "iscsi://[2001:db8::2]/" IQN, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(c.n_disks, 2);
+	cr_assert_eq(mp_conf_add_url(&c, "iscsi://198.18.2.2/" IQN "/", err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.n_disks, 3);
 	cr_expect_str_eq(c.disks[0].name, "disk0");
 	cr_expect_eq(c.disks[0].lun, 0);
-	cr_assert_eq(c.disks[0].n_portals, 3);
+	cr_assert_eq(c.disks[0].n_portals, 2);
 	cr_expect_str_eq(c.disks[0].portals[1].host, "198.18.2.2");
-	cr_expect_str_eq(c.disks[0].portals[2].host, "2001:db8::2");
+	/* Two URLs without a LUN: one every-LUN disk of the target with two portals. */
+	cr_expect_str_eq(c.disks[2].name, "tgt");
+	cr_expect_eq(c.disks[2].lun_mode, MP_CONF_LUNS_ALL);
+	cr_assert_eq(c.disks[2].n_portals, 2);
+	cr_expect_str_eq(c.disks[2].portals[0].host, "2001:db8::2");
+	cr_expect_str_eq(c.disks[2].portals[1].host, "198.18.2.2");
 	cr_expect_str_eq(c.disks[1].name, "disk1");
 	cr_expect_eq(c.disks[1].lun, 1);
 	cr_expect_eq(c.disks[1].n_portals, 1);
@@ -1085,7 +1112,7 @@ Test(config, url_names_avoid_file_disks)
 	char err[512] = "";
 
 	mp_conf_init(&c);
-	cr_assert_eq(parse(&c, "[disk disk0]\ntarget = " IQN "\nportal = 198.18.1.2\n"
+	cr_assert_eq(parse(&c, "[disk disk0]\ntarget = " IQN "\nportal = 198.18.1.2\nlun = 0\n"
 			       "[disk a]\ntarget = " IQN "\nlun = 1\nexport = disk1\nportal = 198.18.1.2\n",
 			   err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(mp_conf_add_url(&c, "iscsi://198.18.1.2/" IQN "/2", err, sizeof(err)), 0, "%s", err);
@@ -1095,7 +1122,7 @@ Test(config, url_names_avoid_file_disks)
 
 	/* A URL for a LU that a [disk] section already has is a mistake, not an extra path. */
 	cr_expect_eq(mp_conf_add_url(&c, "iscsi://198.18.2.2/" IQN "/1", err, sizeof(err)), -1);
-	cr_expect_str_eq(err, "'iscsi://198.18.2.2/" IQN "/1': target and LUN are already [disk a] (t.conf:4)");
+	cr_expect_str_eq(err, "'iscsi://198.18.2.2/" IQN "/1': target and LUN are already [disk a] (t.conf:5)");
 	mp_conf_free(&c);
 }
 
@@ -1109,7 +1136,7 @@ Test(config, file_after_url)
 	cr_expect_eq(parse(&c, "[disk disk0]\n", err, sizeof(err)), -1);
 	cr_expect_str_eq(err, "t.conf:1: duplicate disk 'disk0' (already added from an iscsi:// URL)");
 	cr_expect_eq(parse(&c, DISKP, err, sizeof(err)), -1);
-	cr_expect_str_eq(err, "t.conf:1: [disk data0] has the same target and lun as [disk disk0]");
+	cr_expect_str_eq(err, "t.conf:1: [disk data0] takes LUNs of the same target as [disk disk0]");
 	mp_conf_free(&c);
 }
 

@@ -309,6 +309,7 @@ Test(chap_conf, keys)
 		"chap_mutual_user = tgt-out\n"
 		"discovery_auth = chap\n"
 		"discovery_chap_user = disc\n"
+		"lun = 0\n"
 		"[disk d1]\n"
 		"target = " IQN "\n"
 		"lun = 1\n"

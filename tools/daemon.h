@@ -1,0 +1,135 @@
+/* mpiscsid's run-time model: targets (config sections) -> shared sessions -> disks (one per LU) and their paths. */
+#ifndef MP_TOOLS_DAEMON_H
+#define MP_TOOLS_DAEMON_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/clock.h"
+#include "initiator/iscsi_path.h"
+#include "initiator/session.h"
+#include "mpath/lu.h"
+#include "tools/config.h"
+
+struct daemon;
+struct tspec;
+struct nbd_server;
+struct mp_linkmon;
+struct mp_ctl;
+struct mp_discovery;
+
+/* One SendTargets discovery portal of a target spec. */
+struct disc_req {
+	ev_timer retry;                 /* first: the callback casts back */
+	struct tspec *sp;
+	const struct mp_conf_portal *portal;
+	struct mp_discovery *h;         /* in progress, or NULL */
+};
+
+/*
+ * A target spec: one [disk] section or URL group. It names a target, the portals and NICs
+ * that reach it and the LUNs it takes; its sessions (shared with other specs of the same
+ * target) report the LUNs, and the spec makes a disk of each LUN it takes.
+ */
+struct tspec {
+	struct daemon *d;
+	struct mp_conf_disk *conf;      /* owned copy: a reload replaces the daemon's config */
+	bool from_config;               /* false: added at run time (mpiscsiadm -m node --login) */
+	bool scanned;                   /* a session of it has reported its LUNs at least once */
+	struct mp_conf_portal *portals; /* portals that have sessions (configured and discovered) */
+	size_t n_portals;
+	struct mp_iscsi_session **sess; /* the sessions it uses (not owned: the daemon's registry owns them) */
+	size_t n_sess;
+	struct disc_req *disc;          /* one per discovery portal of the config */
+};
+
+/* One disk: one LU, exported; its paths run over sessions of its spec. */
+struct disk {
+	struct daemon *d;
+	struct tspec *sp;               /* NULL once its spec is gone (while draining) */
+	uint32_t lun;
+	char name[MP_CONF_NAME_MAX], export_name[MP_CONF_NAME_MAX];
+	int32_t no_path_retry_s;        /* copied from the spec, for the drain deadline */
+	bool discovered;                /* made because a scan listed the LUN (not named by the config):
+					   removed when the target no longer lists it */
+	bool draining;                  /* removed: waits for its requests, then is freed */
+	ev_timer drain;
+	ev_tstamp drain_deadline;
+	struct disk *drain_next;
+	struct mp_lu *lu;
+	struct mp_iscsi_path **paths;
+	size_t n_paths;
+	bool exported;
+};
+
+/* A session of the daemon's registry: one per (NIC or none, portal, target). */
+struct sess_entry {
+	struct mp_iscsi_session *s;
+	uint32_t lun_tag;               /* 0; with MPISCSI_TEST_SESSION_PER_LU, LUN + 1 of the one LU it serves */
+	void *box;                      /* its portal, NIC and CHAP names (tools/targets.c) */
+};
+
+struct daemon {
+	struct ev_loop *loop;
+	struct mp_clock clock;
+	struct mp_conf conf;
+	struct nbd_server *nbd;
+	struct tspec **specs;
+	size_t n_specs;
+	struct sess_entry *sessions;
+	size_t n_sessions;
+	struct disk **disks;            /* running disks; pointers stay valid while they run */
+	size_t n_disks;
+	struct disk *draining;          /* removed disks still finishing their requests */
+	/* What the configuration is built from, for reloads. */
+	const char *conf_file;
+	char **urls;
+	int n_urls;
+	const char *opt_nbd, *opt_iname, *opt_level;
+	const char *control;
+	unsigned node_seq;              /* names of targets added at run time */
+	bool plain_close;               /* MPISCSI_TEST_PLAIN_CLOSE set: see mp_iscsi_session_opts */
+	bool session_per_lu;            /* MPISCSI_TEST_SESSION_PER_LU set: the old one-session-per-LU bug */
+	uint32_t last_path_id, last_session_id;
+	struct mp_linkmon *linkmon;
+	struct mp_ctl *ctl;
+	bool listening;
+	int exit_status;
+	ev_signal sig_int, sig_term, sig_hup;
+};
+
+/* ---- tools/targets.c ---- */
+
+/* Start a target spec from its configuration (copied) and add it to the running set. */
+struct tspec *spec_new(struct daemon *d, const struct mp_conf_disk *c, bool from_config);
+/* Take a spec out of service: its disks are drained and removed, its sessions released. */
+void spec_remove(struct daemon *d, struct tspec *sp, const char *why);
+struct tspec *spec_find(struct daemon *d, const char *name);
+/* Sessions to portal pt (through each of the spec's NICs, or none); iface non-NULL: that NIC only.
+ * Returns how many new sessions it made, or -1 with errno (EEXIST: already there). */
+int spec_add_portal(struct tspec *sp, const struct mp_conf_portal *pt, const char *iface);
+/* Drop the spec's sessions to portal (all if NULL) through iface (any if NULL); returns how many. */
+size_t spec_drop_sessions(struct tspec *sp, const struct mp_conf_portal *portal, const char *iface);
+
+/* Drain a disk and free it once its requests are done (no_path_retry + 10 s at most). */
+void disk_remove(struct daemon *d, struct disk *k, const char *why);
+/* Free everything of a disk now (paths first). */
+void disk_free(struct daemon *d, struct disk *k);
+struct disk *disk_find(struct daemon *d, const char *name);
+
+/* Free sessions that no spec uses and no path runs on. */
+void sessions_gc(struct daemon *d);
+/* A NIC went down or up. */
+void sessions_link_event(struct daemon *d, const char *ifname, bool up);
+/* libiscsi wants "HOST:PORT", with IPv6 literals in brackets. */
+void portal_string(const struct mp_conf_portal *pt, char *buf, size_t len);
+
+/* ---- tools/mpiscsid.c ---- */
+/* A disk has attached: export it (and open the listeners once everything is ready). */
+void daemon_disk_ready(struct daemon *d, struct disk *k);
+/* A disk leaves service: its export goes. */
+void daemon_disk_unexport(struct daemon *d, struct disk *k);
+
+#endif
