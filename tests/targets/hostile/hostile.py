@@ -211,6 +211,8 @@ class Conn:
         self.storm_sent = 0
         self.once = False
         self.saw_cmd = False
+        self.maxburst = 262144        # MaxBurstLength as the initiator saw it negotiated
+        self.din_max = 8192           # largest Data-In data segment the target sent (what the initiator accepts)
         self.closing = False
         self.ttt = 0x7000
 
@@ -338,6 +340,10 @@ class Conn:
             self.lie("login response rewritten: %s (target said: %s)" % (
                 ", ".join("%s=%s" % kv for kv in resp.items()),
                 ", ".join(old[k].decode(errors="replace") for k in resp if k in old) or "-"))
+        for kv in text_keys(pdu.data):
+            k, _, v = kv.partition(b"=")
+            if k == b"MaxBurstLength" and v.isdigit() and int(v) >= 512:
+                self.maxburst = int(v)
         if pdu.hdr[1] & 0x80 and (pdu.hdr[1] & 3) == 3 and pdu.hdr[36] == 0:
             self.ffp = True
             self.next_statsn = (u32(pdu.hdr, 24) + 1) & 0xFFFFFFFF
@@ -445,7 +451,7 @@ class Conn:
                                      "write_partial_8k", "write_partial_64k"):
             self.hijack(pdu, cmd)
             if m == "write_before_r2t":
-                n = min(cmd.edtl, 262144)
+                n = min(cmd.edtl, self.maxburst)
                 self.lie("R2T (0, %d) and GOOD at once for %s" % (n, what))
                 self.to_ini(self.r2t(cmd.itt, 0, n, cmd.lun), fabricated=True)
                 self.to_ini(self.scsi_resp(cmd), fabricated_status=True)
@@ -517,6 +523,7 @@ class Conn:
             return
         # collect the real data; lie when the real status arrives
         if pdu.op == OP_DATA_IN and pdu.data:
+            self.din_max = max(self.din_max, len(pdu.data))
             off = u32(pdu.hdr, 40)
             n = min(len(pdu.data), max(0, cmd.edtl - off))
             cmd.data[off:off + n] = pdu.data[:n]
@@ -553,8 +560,9 @@ class Conn:
 
     def send_read(self, cmd, plan, statsn, status, flags, residual, in_last):
         """Data-In PDUs for the plan's (offset, length) pieces, then the status, with the real
-        status's StatSN (forwarded numbering)."""
-        chunk = 65536
+        status's StatSN (forwarded numbering). Pieces are cut as the target cut its own
+        Data-In, so that no segment is larger than the initiator accepts."""
+        chunk = self.din_max
         pdus = []
         for off, n in plan:
             o = off
