@@ -15,6 +15,8 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "initiator/isid.h"
+#include "initiator/pdu_guard.h"
+#include "initiator/sock_guard.h"
 #include "initiator/iscsi_path.h"
 #include "initiator/report_luns.h"
 #include "initiator/scsi_parse.h"
@@ -35,6 +37,11 @@
 #define SCAN_UA_RETRIES 5
 /* Standard INQUIRY bytes the scan needs (qualifier, type). */
 #define SCAN_INQUIRY_LEN 36
+/* PDUs one iscsi_service() call may take in: a target that sends faster than we parse (a
+ * NOP-In storm) gets the rest read on the next loop turn, so other work goes on. */
+#define SERVICE_PDU_BUDGET 64
+/* Login redirects followed in a row before the original portal is tried again. */
+#define REDIRECTS_MAX 4
 
 /* Where the session is. */
 enum sess_state {
@@ -77,6 +84,11 @@ struct mp_iscsi_session {
 	ev_timer kick;           /* deferred rescan (0 s): never started from inside a callback chain */
 	struct ev_loop *loop;
 	struct iscsi_context *ctx;
+	struct mp_pdu_guard *guard; /* checks every PDU before libiscsi sees it; NULL with the test hook */
+	int guarded_fd;          /* the fd the guard is attached to, -1 if none */
+	char redirect[280];      /* where the target sent the next login, "" if nowhere */
+	char err_buf[200];       /* conn_error()'s text */
+	unsigned redirects;      /* redirects followed since the last successful login */
 	enum sess_state st;
 	bool teardown_pending;
 	char teardown_reason[160];
@@ -114,6 +126,8 @@ struct mp_iscsi_session {
 	uint32_t *scan_da;       /* the direct-access ones found so far */
 	size_t scan_n_da;
 	size_t n_luns;           /* direct-access LUNs of the last good scan (for tools) */
+	bool scanned_ok;         /* a scan succeeded: known_luns is its result */
+	uint32_t *known_luns;
 	uint32_t *warned;        /* LUNs whose non-disk type was logged (once each) */
 	size_t n_warned;
 };
@@ -128,6 +142,15 @@ const char *mp_iscsi_session_portal(const struct mp_iscsi_session *s) { return s
 const char *mp_iscsi_session_bound_iface(const struct mp_iscsi_session *s) { return s->iface; }
 const char *mp_iscsi_session_name(const struct mp_iscsi_session *s) { return s->name; }
 const char *mp_iscsi_session_iface(const struct mp_iscsi_session *s) { return s->egress[0] ? s->egress : s->iface; }
+bool mp_iscsi_session_lists_lun(const struct mp_iscsi_session *s, uint32_t lun, bool *known)
+{
+	*known = s->scanned_ok;
+	for (size_t i = 0; s->scanned_ok && i < s->n_luns; i++)
+		if (s->known_luns[i] == lun)
+			return true;
+	return false;
+}
+
 void mp_iscsi_session_set_label(struct mp_iscsi_session *s, const char *label)
 {
 	snprintf(s->label, sizeof(s->label), "%s", label);
@@ -185,6 +208,18 @@ static void set_st(struct mp_iscsi_session *s, enum sess_state st)
 	}
 }
 
+/* Why the connection failed: what the guard saw the target do, else libiscsi's words. */
+static const char *conn_error(struct mp_iscsi_session *s)
+{
+	const char *g = s->guard ? mp_pdu_guard_error(s->guard) : NULL;
+	if (g) {
+		snprintf(s->err_buf, sizeof(s->err_buf), "the target broke the protocol: %s", g);
+		return s->err_buf;
+	}
+	const char *e = s->ctx ? iscsi_get_error(s->ctx) : NULL;
+	return e && e[0] ? e : "connection failed (no reason given)";
+}
+
 /* ---- event loop glue ---- */
 
 static void prep_cb(struct ev_loop *loop, ev_prepare *w, int revents MP_UNUSED)
@@ -218,8 +253,10 @@ static void io_cb(struct ev_loop *loop MP_UNUSED, ev_io *w, int revents)
 	}
 	if (revents & EV_WRITE)
 		pev |= POLLOUT;
+	if (s->guard)
+		mp_pdu_guard_budget(s->guard, SERVICE_PDU_BUDGET);
 	if (s->ctx && iscsi_service(s->ctx, pev) < 0)
-		schedule_teardown(s, iscsi_get_error(s->ctx));
+		schedule_teardown(s, conn_error(s));
 }
 
 static void nop_cb(struct iscsi_context *ctx MP_UNUSED, int status MP_UNUSED, void *command_data MP_UNUSED,
@@ -363,7 +400,8 @@ static void task_cb(struct iscsi_context *ctx MP_UNUSED, int status, void *comma
 		 * abortively: never while a copy of a WRITE could still leave this host. */
 		t->xport = status == SCSI_STATUS_TIMEOUT ? MP_XPORT_TIMEOUT
 			   : status == SCSI_STATUS_ERROR ? MP_XPORT_ERROR : MP_XPORT_CANCELLED;
-		schedule_teardown(s, status == SCSI_STATUS_TIMEOUT ? "command timed out"
+		schedule_teardown(s, s->guard && mp_pdu_guard_failed(s->guard) ? conn_error(s)
+				     : status == SCSI_STATUS_TIMEOUT ? "command timed out"
 				     : status == SCSI_STATUS_ERROR ? "transport error"
 				     : "connection failed, commands cancelled");
 		break;
@@ -493,10 +531,17 @@ static void scan_finish(struct mp_iscsi_session *s, bool ok, const char *why)
 	s->scan = SCAN_NONE;
 	if (!s->ctx || s->teardown_pending)
 		return; /* a teardown cancelled it; the next login scans again */
-	if (!ok)
+	if (!ok) {
 		mp_warn("session %u %s: LUN scan failed: %s; keeping the LUNs known so far", s->o.id, s->name, why);
-	else
-		s->n_luns = s->scan_n_da;
+	} else {
+		uint32_t *k = realloc(s->known_luns, MP_MAX(s->scan_n_da, 1) * sizeof(*k));
+		if (k) {
+			memcpy(k, s->scan_da, s->scan_n_da * sizeof(*k));
+			s->known_luns = k;
+			s->n_luns = s->scan_n_da;
+			s->scanned_ok = true;
+		}
+	}
 	bool first = s->st == SESS_SCAN;
 	if (first)
 		set_st(s, SESS_FULL);
@@ -656,6 +701,10 @@ static void set_abortive_close(struct iscsi_context *ctx)
 static void destroy_context(struct mp_iscsi_session *s)
 {
 	ev_timer_stop(s->loop, &s->kick);
+	if (s->guarded_fd >= 0) {
+		mp_sock_guard_detach(s->guarded_fd);
+		s->guarded_fd = -1;
+	}
 	if (s->ctx) {
 		struct iscsi_context *ctx = s->ctx;
 		s->ctx = NULL;
@@ -733,6 +782,16 @@ static void login_cb(struct iscsi_context *ctx, int status, void *command_data M
 	struct mp_iscsi_session *s = private_data;
 	char isid[16];
 	if (status != SCSI_STATUS_GOOD) {
+		const char *to = s->guard ? mp_pdu_guard_redirect(s->guard) : NULL;
+		if (to && s->redirects < REDIRECTS_MAX) {
+			/* RFC 7143 11.13.5: the initiator logs in again at the address the target gave. */
+			s->redirects++;
+			snprintf(s->redirect, sizeof(s->redirect), "%s", to);
+			mp_info("session %u %s: the target redirects the login to %s", s->o.id, s->name, to);
+			s->backoff_ms = RECONNECT_MIN_MS;
+			schedule_teardown(s, "login redirected");
+			return;
+		}
 		enum mp_iscsi_auth_fail af = mp_iscsi_auth_failure(iscsi_get_error(ctx));
 		if (af == MP_AUTH_FAIL_REFUSED)
 			auth_failed(s, mp_iscsi_auth_fail_text(af), s->o.chap ? "check chap_user/secret"
@@ -742,11 +801,12 @@ static void login_cb(struct iscsi_context *ctx, int status, void *command_data M
 				    iscsi_get_error(ctx));
 		else
 			mp_err("%s: session %u %s: login to %s failed: %s", s->label, s->o.id, s->name, s->target,
-			       iscsi_get_error(ctx));
+			       conn_error(s));
 		schedule_teardown(s, "login failed");
 		return;
 	}
 	s->auth_hold = false;
+	s->redirects = 0;
 	s->logins++;
 	mp_isid_text(s->isid, isid, sizeof(isid));
 	mp_info("session %u %s: logged in to %s, ISID %s", s->o.id, s->name, s->target, isid);
@@ -761,14 +821,14 @@ static void connect_cb(struct iscsi_context *ctx, int status, void *command_data
 	struct mp_iscsi_session *s = private_data;
 	if (status != SCSI_STATUS_GOOD) {
 		/* Either the connect failed, or (second call) an established connection went away. */
-		schedule_teardown(s, s->st == SESS_CONNECTING ? "connect failed" : iscsi_get_error(ctx));
+		schedule_teardown(s, s->st == SESS_CONNECTING ? "connect failed" : conn_error(s));
 		return;
 	}
 	if (s->st != SESS_CONNECTING)
 		return;
 	set_st(s, SESS_LOGIN);
 	if (iscsi_login_async(ctx, login_cb, s) != 0)
-		schedule_teardown(s, iscsi_get_error(ctx));
+		schedule_teardown(s, conn_error(s));
 }
 
 static void start_connect(struct mp_iscsi_session *s)
@@ -802,10 +862,25 @@ static void start_connect(struct mp_iscsi_session *s)
 	if (s->iface[0])
 		iscsi_set_bind_interfaces(ctx, s->iface);
 	set_st(s, SESS_CONNECTING);
-	if (iscsi_connect_async(ctx, s->portal, connect_cb, s) != 0)
+	/* A redirect applies to the next login only; later reconnects start at the configured portal. */
+	const char *portal = s->redirect[0] ? s->redirect : s->portal;
+	int rc = iscsi_connect_async(ctx, portal, connect_cb, s);
+	s->redirect[0] = '\0';
+	if (rc != 0) {
 		schedule_teardown(s, iscsi_get_error(ctx));
-	else if (!s->o.plain_close)
+		return;
+	}
+	if (!s->o.plain_close)
 		set_abortive_close(ctx); /* also covers closes libiscsi makes on its own */
+	/* Every byte of the new connection passes the guard before libiscsi sees it. */
+	if (s->guard) {
+		mp_pdu_guard_reset(s->guard);
+		if (mp_sock_guard_attach(iscsi_get_fd(ctx), s->guard) != 0) {
+			schedule_teardown(s, "cannot guard the connection (descriptor out of range)");
+			return;
+		}
+		s->guarded_fd = iscsi_get_fd(ctx);
+	}
 }
 
 void mp_iscsi_session_fail(struct mp_iscsi_session *s, const char *reason)
@@ -884,6 +959,11 @@ struct mp_iscsi_session *mp_iscsi_session_new(struct ev_loop *loop, const struct
 	else
 		snprintf(s->name, sizeof(s->name), "%s", s->portal);
 	s->backoff_ms = RECONNECT_MIN_MS;
+	s->guarded_fd = -1;
+	if (!o->no_pdu_guard && !(s->guard = mp_pdu_guard_new())) {
+		free(s);
+		return NULL;
+	}
 	snprintf(s->label, sizeof(s->label), "session %u", s->o.id);
 	ev_io_init(&s->io, io_cb, -1, 0);
 	ev_prepare_init(&s->prep, prep_cb);
@@ -913,6 +993,8 @@ void mp_iscsi_session_free(struct mp_iscsi_session *s)
 	free(s->scan_luns);
 	free(s->scan_da);
 	free(s->warned);
+	free(s->known_luns);
+	mp_pdu_guard_free(s->guard);
 	free(s);
 }
 

@@ -55,6 +55,8 @@ struct mp_iscsi_session_opts {
 	uint32_t command_timeout_ms; /* a command older than this fails the session; 0 = no deadline */
 	uint32_t login_timeout_ms;   /* connect + login + LUN scan must finish within this */
 	uint32_t reconnect_max_ms;   /* reconnect backoff ceiling (it starts at 100 ms and doubles) */
+	bool no_pdu_guard;           /* TEST ONLY: let libiscsi see the target's PDUs unchecked (shows what
+	                              * the guard prevents: tests/e2e/t_76_hostile.sh) */
 	bool plain_close;            /* TEST ONLY: close sockets gracefully, so a dead connection's unsent
 	                              * PDUs may still be delivered late (shows what the abortive close
 	                              * prevents: tests/e2e/t_74_stale_write.sh) */
@@ -87,6 +89,8 @@ const char *mp_iscsi_session_iface(const struct mp_iscsi_session *s);
 void mp_iscsi_session_set_label(struct mp_iscsi_session *s, const char *label);
 /* Number of LU paths on the session. */
 size_t mp_iscsi_session_n_paths(const struct mp_iscsi_session *s);
+/* Whether the last good scan listed lun as a disk; false (and *known false) before any. */
+bool mp_iscsi_session_lists_lun(const struct mp_iscsi_session *s, uint32_t lun, bool *known);
 /* Logged in and scanned: paths may attach and take I/O. */
 bool mp_iscsi_session_ready(const struct mp_iscsi_session *s);
 

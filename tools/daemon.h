@@ -91,6 +91,7 @@ struct daemon {
 	const char *control;
 	unsigned node_seq;              /* names of targets added at run time */
 	bool plain_close;               /* MPISCSI_TEST_PLAIN_CLOSE set: see mp_iscsi_session_opts */
+	bool no_pdu_guard;              /* MPISCSI_TEST_NO_PDU_GUARD set: libiscsi sees targets' PDUs unchecked */
 	bool session_per_lu;            /* MPISCSI_TEST_SESSION_PER_LU set: the old one-session-per-LU bug */
 	uint32_t last_path_id, last_session_id;
 	struct mp_linkmon *linkmon;

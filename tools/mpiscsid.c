@@ -392,34 +392,50 @@ static int model_node_login(void *arg, const char *target, const char *portal, i
 		snprintf(nc->interfaces[0], sizeof(nc->interfaces[0]), "%s", iface);
 		nc->n_interfaces = 1;
 	}
-	/* The target spec that takes the same LUNs: the portal's sessions join it, unless it has
-	 * them already (iscsiadm says "session already present"). */
+	/* The target specs that take the same LUNs (without --lun: every spec of the target): the
+	 * portal's sessions join them, unless they have them already (iscsiadm says "session
+	 * already present"). */
 	char want[300];
 	portal_string(&nc->portals[0], want, sizeof(want));
+	size_t matched = 0, present = 0;
+	int made = 0;
+	char names[256] = "";
 	for (size_t i = 0; i < d->n_specs; i++) {
 		struct tspec *sp = d->specs[i];
-		if (strcmp(sp->conf->target, target) != 0 || sp->conf->lun_mode != nc->lun_mode ||
-		    (nc->lun_mode == MP_CONF_LUNS_ONE && sp->conf->lun != nc->lun))
+		if (strcmp(sp->conf->target, target) != 0 ||
+		    (nc->lun_mode == MP_CONF_LUNS_ONE &&
+		     (sp->conf->lun_mode != MP_CONF_LUNS_ONE || sp->conf->lun != nc->lun)))
 			continue;
-		for (size_t j = 0; j < sp->n_sess; j++) {
+		matched++;
+		bool has = false;
+		for (size_t j = 0; j < sp->n_sess && !has; j++) {
 			struct mp_iscsi_session *s = sp->sess[j];
-			if (strcasecmp(mp_iscsi_session_portal(s), want) == 0 &&
-			    (!iface || strcmp(mp_iscsi_session_bound_iface(s), iface) == 0)) {
-				snprintf(msg, len, "session already present: %s via %s%s%s (session %u, disk %s)", target,
-					 want, iface ? " on " : "", iface ? iface : "", mp_iscsi_session_id(s),
-					 sp->conf->name);
-				mp_conf_free(&tmp);
-				errno = EEXIST;
-				return -1;
-			}
+			has = strcasecmp(mp_iscsi_session_portal(s), want) == 0 &&
+			      (!iface || strcmp(mp_iscsi_session_bound_iface(s), iface) == 0);
+		}
+		if (has) {
+			present++;
+			continue;
 		}
 		int rc = spec_add_portal(sp, &nc->portals[0], iface);
-		mp_conf_free(&tmp);
 		if (rc < 0) {
 			snprintf(msg, len, "disk %s: cannot add sessions: %s", sp->conf->name, strerror(errno));
+			mp_conf_free(&tmp);
 			return -1;
 		}
-		snprintf(msg, len, "disk %s: %d new session(s) to %s", sp->conf->name, rc, portal);
+		made += rc;
+		size_t l = strlen(names);
+		snprintf(names + l, sizeof(names) - l, "%s%s", l ? "," : "", sp->conf->name);
+	}
+	if (matched) {
+		mp_conf_free(&tmp);
+		if (present == matched) {
+			snprintf(msg, len, "session already present: %s via %s%s%s", target, want, iface ? " on " : "",
+				 iface ? iface : "");
+			errno = EEXIST;
+			return -1;
+		}
+		snprintf(msg, len, "disk %s: %d new session(s) to %s", names, made, portal);
 		mp_info("control: %s", msg);
 		return 0;
 	}
@@ -598,6 +614,11 @@ int main(int argc, char **argv)
 	d.opt_iname = iname;
 	d.opt_level = level;
 	d.control = control;
+	if (getenv("MPISCSI_TEST_NO_PDU_GUARD")) {
+		d.no_pdu_guard = true;
+		fprintf(stderr, "mpiscsid: MPISCSI_TEST_NO_PDU_GUARD set: targets' PDUs reach libiscsi unchecked "
+			"(tests only)\n");
+	}
 	if (getenv("MPISCSI_TEST_SESSION_PER_LU")) {
 		d.session_per_lu = true;
 		fprintf(stderr, "mpiscsid: MPISCSI_TEST_SESSION_PER_LU set: one session per LU with one ISID "

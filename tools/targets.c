@@ -130,6 +130,7 @@ static struct mp_iscsi_session *sess_get(struct daemon *d, struct tspec *sp, con
 	o.reconnect_max_ms = c->reconnect_max_ms;
 	/* Test hook: show that stale writes land without the abortive close (never for production). */
 	o.plain_close = d->plain_close;
+	o.no_pdu_guard = d->no_pdu_guard; /* test hook: see tests/e2e/t_76_hostile.sh */
 	if (c->auth != MP_CONF_AUTH_NONE) {
 		o.chap = session_chap;
 		o.chap_arg = &box->info.chap;
@@ -398,7 +399,13 @@ static bool listed(const uint32_t *luns, size_t n, uint32_t lun)
 	return false;
 }
 
-/* Make sure LUN lun of sp has a disk with a path over s. */
+/*
+ * Make sure LUN lun of sp has a disk with a path over s, and over every other session of sp
+ * that has not said otherwise (not scanned yet, or listing the LUN): paths are made in the
+ * spec's session order, so path numbers and order follow the configuration, not which
+ * session happened to log in first. A session that then does not list the LUN drops its path
+ * in its own reconcile, before the path tries to attach.
+ */
 static void want_lun(struct tspec *sp, struct mp_iscsi_session *s, uint32_t lun)
 {
 	struct daemon *d = sp->d;
@@ -407,6 +414,15 @@ static void want_lun(struct tspec *sp, struct mp_iscsi_session *s, uint32_t lun)
 		k = disk_new(d, sp, lun, sp->conf->lun_mode == MP_CONF_LUNS_ALL);
 		if (!k)
 			return;
+	}
+	for (size_t i = 0; i < sp->n_sess; i++) {
+		struct mp_iscsi_session *o = sp->sess[i];
+		bool known;
+		if (o != s && !mp_iscsi_session_lists_lun(o, lun, &known) && known)
+			continue;
+		if (!disk_has_path_on(k, o) && disk_add_path(d, k, o) != 0)
+			mp_err("disk %s: cannot add a path over session %u: %s", k->name, mp_iscsi_session_id(o),
+			       strerror(errno));
 	}
 	if (!disk_has_path_on(k, s) && disk_add_path(d, k, s) != 0)
 		mp_err("disk %s: cannot add a path over session %u: %s", k->name, mp_iscsi_session_id(s),

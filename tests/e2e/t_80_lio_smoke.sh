@@ -164,7 +164,7 @@ wait_until 20 test -S "$SOCK" || die "daemon did not attach to LIO"
 adm -m node -T "$LIO_IQN" -p 198.18.2.2:3260 --login >/dev/null || die "node login to LIO portal 2 failed"
 wait_until 15 eval '[[ $(adm --json show disks | jq ".disks[0].paths_usable") == 2 ]]' ||
     die "LIO portal 2 did not join the disk: $(adm show topology)"
-[[ $(adm -m session | grep -c "^tcp: .* $LIO_IQN (disk disk0, logged-in)") == 2 ]] ||
+[[ $(adm -m session | grep -c "^tcp: .* $LIO_IQN (logged-in, 1 LUN(s))") == 2 ]] ||
     die "-m session on LIO: $(adm -m session)"
 adm show topology >&2
 adm -m node -T "$LIO_IQN" -p 198.18.2.2:3260 --logout >/dev/null || die "node logout of LIO portal 2 failed"

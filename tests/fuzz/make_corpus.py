@@ -215,3 +215,66 @@ put("secrets", "duplicate", "alice first-secret-1\nbob bob-secret-12\nalice seco
 put("secrets", "control-bytes", b"alice abc\x01defghijklmn\nbob s\xc3\xa9cret-secret-1\ncarol x\x00yzzzzzzzzzzzz\n")
 put("secrets", "long-fields", "u" * 256 + " " + "k" * 40 + "\nv " + "k" * 256 + "\n")
 put("secrets", "comments-only", "# a\n   # b\n\r\n\t\n")
+
+# ---- pdu_guard: budget byte, then records (bit 7: from the target; 7-bit length, 127 = 16-bit length follows) ----
+
+
+def rec(incoming, data):
+    if len(data) < 127:
+        return bytes([(0x80 if incoming else 0) | len(data)]) + data
+    return bytes([(0x80 if incoming else 0) | 127]) + struct.pack(">H", len(data)) + data
+
+
+def pdu(op, flags, itt, data=b"", f20=0, f24=0, f28=0, f32=0, f36=0, f40=0, f44=0, b2=0, b3=0, ahs=0):
+    h = struct.pack(">BBBBB", op, flags, b2, b3, ahs) + len(data).to_bytes(3, "big") + b"\0" * 8
+    h += struct.pack(">IIIIIIIII", itt, f20, f24, f28, f32, f36, f40, f44, 0)[:32]
+    h = h[:48]
+    return h + data + b"\0" * ((4 - len(data) % 4) % 4)
+
+
+def keys(*kv):
+    return b"".join(k.encode() + b"\0" for k in kv)
+
+
+OURS = keys("InitiatorName=iqn.2026-01.fuzz:ini", "HeaderDigest=None,CRC32C", "DataDigest=None",
+            "MaxRecvDataSegmentLength=262144", "MaxBurstLength=262144", "FirstBurstLength=262144",
+            "MaxOutstandingR2T=1")
+THEIRS = keys("HeaderDigest=None", "DataDigest=None", "MaxRecvDataSegmentLength=65536",
+              "MaxBurstLength=262144", "FirstBurstLength=65536", "MaxOutstandingR2T=1")
+
+
+def login(theirs=THEIRS, status=0, flags=0x87):
+    return rec(False, pdu(0x43, 0x87, 0x1000, OURS)) + rec(True, pdu(0x23, flags, 0x1000, theirs,
+                                                                   f36=status << 16))
+
+
+def pg(name, *records, budget=0):
+    put("pdu_guard", name, bytes([budget]) + b"".join(records))
+
+
+READ = rec(False, pdu(0x01, 0xc1, 0x10, f20=8192))
+pg("read-honest", login(), READ, rec(True, pdu(0x25, 0x00, 0x10, b"\x5a" * 4096, f40=0)),
+   rec(True, pdu(0x25, 0x81, 0x10, b"\x5a" * 4096, f36=1, f40=4096)))
+pg("read-good-no-data", login(), READ, rec(True, pdu(0x21, 0x80, 0x10)))
+pg("read-underflow", login(), READ, rec(True, pdu(0x25, 0x80, 0x10, b"\1" * 512)),
+   rec(True, pdu(0x21, 0x82, 0x10, f44=8192 - 512)))
+WRITE = rec(False, pdu(0x01, 0xa1, 0x20, f20=16384))
+pg("write-r2t", login(), WRITE, rec(True, pdu(0x31, 0x80, 0x20, f20=7, f40=0, f44=16384)),
+   rec(False, pdu(0x05, 0x80, 0x20, b"\2" * 16384, f20=7)), rec(True, pdu(0x21, 0x80, 0x20)))
+pg("write-good-early", login(), WRITE, rec(True, pdu(0x31, 0x80, 0x20, f20=7, f44=16384)),
+   rec(True, pdu(0x21, 0x80, 0x20)))
+pg("write-unsolicited", login(), rec(False, pdu(0x01, 0x21, 0x21, b"\3" * 4096, f20=8192)),
+   rec(False, pdu(0x05, 0x80, 0x21, b"\3" * 4096, f20=0xffffffff, f40=4096)), rec(True, pdu(0x21, 0x80, 0x21)))
+pg("nop-data-in", login(), rec(False, pdu(0x40, 0x80, 0x12, f20=0xffffffff)),
+   rec(True, pdu(0x25, 0x81, 0x12, b"\0" * 512)))
+pg("nop-storm", login(), *[rec(True, pdu(0x20, 0x80, 0xffffffff, f20=i)) for i in range(40)], budget=3)
+pg("digests", login(keys("HeaderDigest=CRC32C", "MaxRecvDataSegmentLength=8192")),
+   rec(False, pdu(0x40, 0x80, 0x12, f20=0xffffffff)[:48] + b"\0\0\0\0"))
+pg("redirect", login(keys("TargetAddress=198.18.2.2:3261,1"), status=0x0101, flags=0))
+pg("mrdsl-zero", login(keys("HeaderDigest=None", "MaxRecvDataSegmentLength=0")))
+pg("reject-async", login(), rec(False, pdu(0x40, 0x80, 0x13, f20=0xffffffff)),
+   rec(True, pdu(0x3f, 0x80, 0xffffffff, pdu(0x40, 0x80, 0x13), b2=4)),
+   rec(True, pdu(0x32, 0x80, 0xffffffff, f36=1 << 24)))
+pg("tmf-text-logout", login(), rec(False, pdu(0x44, 0x80, 0x30)), rec(True, pdu(0x24, 0x80, 0x30)),
+   rec(False, pdu(0x42, 0x81, 0x31, f20=0x10)), rec(True, pdu(0x22, 0x80, 0x31)),
+   rec(False, pdu(0x46, 0x80, 0x32)), rec(True, pdu(0x26, 0x80, 0x32)))

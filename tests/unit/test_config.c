@@ -898,10 +898,12 @@ Test(config, example_file_is_valid)
 	cr_assert_eq(mp_conf_load(&c, "etc/mpiscsi.conf", err, sizeof(err)), 0,
 		     "%s (run from the top of the source tree)", err);
 	cr_expect_eq(mp_conf_validate(&c, err, sizeof(err)), 0, "%s", err);
-	cr_expect_eq(c.n_disks, 2);
+	cr_expect_eq(c.n_disks, 3);
 	cr_expect_str_eq(c.disks[0].name, "data0");
 	cr_expect_eq(c.disks[0].n_portals, 2);
 	cr_expect_eq(c.disks[0].n_interfaces, 2);
+	cr_expect_eq(c.disks[0].lun_mode, MP_CONF_LUNS_ONE);
+	cr_expect_eq(c.disks[2].lun_mode, MP_CONF_LUNS_ALL, "[disk bulk] takes every LUN");
 	/* data0 spells out the multipath keys, logs leaves them out: both must be the defaults. */
 	{
 		const struct mp_conf_disk *x = &c.disks[0], *y = &c.disks[1];
