@@ -36,6 +36,8 @@ import time
 # name: (what it does, options)
 #   r2t:     login request rewritten to InitialR2T=Yes, ImmediateData=No (every write via R2T)
 #   resp:    keys rewritten in the target's operational login response
+#   rcvbuf:  SO_RCVBUF of the listening socket (a slow receiver: the initiator cannot push all
+#            of a WRITE's data out before the lie reaches it)
 MODES = {
     "honest": ("forward everything unchanged (baseline)", {}),
     "nop_itt_datain": ("after each NOP-Out ping, a Data-In carrying the ping's ITT", {}),
@@ -52,9 +54,11 @@ MODES = {
     "write_before_r2t": ("targeted WRITE (hijacked): an R2T for all of it and GOOD in the same send", {"r2t": True}),
     "write_before_unsolicited": ("targeted WRITE (hijacked): GOOD as soon as the command arrives, "
                                  "before its unsolicited Data-Out (InitialR2T=No, ImmediateData=Yes, "
-                                 "target MaxRecvDataSegmentLength 8192 announced)",
-                                 {"resp": {"InitialR2T": "No", "ImmediateData": "Yes",
-                                           "MaxRecvDataSegmentLength": "8192"}}),
+                                 "FirstBurstLength 64 KiB, target MaxRecvDataSegmentLength 8192 announced: "
+                                 "8 KiB immediate, 56 KiB unsolicited, the rest would need R2Ts); a 16 KiB "
+                                 "receive buffer and 1 s without reading afterwards keep data in the initiator",
+                                 {"resp": {"InitialR2T": "No", "ImmediateData": "Yes", "FirstBurstLength": "65536",
+                                           "MaxRecvDataSegmentLength": "8192"}, "rcvbuf": 16384}),
     "write_partial_0": ("targeted WRITE (hijacked): GOOD without asking for any data", {"r2t": True}),
     "write_partial_8k": ("targeted WRITE (hijacked): R2T for 8 KiB, GOOD once they arrived", {"r2t": True}),
     "write_partial_64k": ("targeted WRITE (hijacked): R2T for 64 KiB, GOOD once they arrived", {"r2t": True}),
@@ -208,6 +212,7 @@ class Conn:
         self.dropdata = set()         # ITTs of hijacked commands: their Data-Out never reaches the target
         self.storm_ttt = 0x10000
         self.storm_until = None
+        self.pause_ini_until = 0.0    # do not read from the initiator before this time
         self.storm_sent = 0
         self.once = False
         self.saw_cmd = False
@@ -459,6 +464,7 @@ class Conn:
                 self.lie("GOOD before the unsolicited data (%d immediate bytes, F=%d) of %s" %
                          (len(pdu.data), pdu.hdr[1] >> 7, what))
                 self.to_ini(self.scsi_resp(cmd), fabricated_status=True)
+                self.pause_ini_until = time.monotonic() + 1.0
             elif m == "write_partial_0":
                 self.lie("GOOD without any data for %s" % what)
                 self.to_ini(self.scsi_resp(cmd), fabricated_status=True)
@@ -630,9 +636,11 @@ class Conn:
                     self.say("closing both connections")
                     return
                 self.storm()
-                rd = [s for s in socks if len(self.outbuf[self.other(s)]) < 4 << 20] if not self.closing else []
+                paused = time.monotonic() < self.pause_ini_until
+                rd = [s for s in socks if len(self.outbuf[self.other(s)]) < 4 << 20 and
+                      not (paused and s is self.ini)] if not self.closing else []
                 wr = [s for s in socks if self.outbuf[s]]
-                r, w, _ = select.select(rd, wr, [], 0.05 if self.storm_until else 1.0)
+                r, w, _ = select.select(rd, wr, [], 0.05 if self.storm_until or paused else 1.0)
                 for s in w:
                     try:
                         n = s.send(self.outbuf[s])
@@ -701,6 +709,9 @@ def main():
     host, port = a.listen.rsplit(":", 1)
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if MODES[a.mode][1].get("rcvbuf"):
+        # set before listen(): accepted connections inherit it (and the window it advertises)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, MODES[a.mode][1]["rcvbuf"])
     ls.bind((host, int(port)))
     ls.listen(16)
     log("mode %s (%s): listening on %s, upstream %s" % (a.mode, MODES[a.mode][0], a.listen, a.upstream))
