@@ -54,10 +54,12 @@ declare -A KIND=(
     [nop_in_storm]=auto [reject]=io [async_logout]=io
     [close_mid_header]=io [close_mid_data]=io
 )
-# the modes the PDU guard is for: with MPISCSI_TEST_NO_PDU_GUARD=1 each of them must fail
+# the modes the PDU guard is for: with MPISCSI_TEST_NO_PDU_GUARD=1 each of them must fail (the
+# others, read_beyond, r2t_beyond, reject, async_logout and close_mid_*, libiscsi survives alone)
 GUARD_MODES="nop_itt_datain nop_itt_r2t login_itt_datain login_itt_r2t read_no_data read_half read_gap
-resid_overflow write_before_r2t write_before_unsolicited write_partial_0 write_partial_8k
-write_partial_64k r2t_huge_small_mrdsl login_mrdsl0 login_bad_values"
+resid_under_mismatch resid_overflow resid_too_big write_before_r2t write_before_unsolicited
+write_partial_0 write_partial_8k write_partial_64k r2t_huge_small_mrdsl login_mrdsl0 login_bad_values
+login_redirect nop_in_storm"
 # login modes: what the daemon's log line must name (case-insensitive ERE)
 declare -A LOGRE=(
     [login_itt_datain]='data-?in'
