@@ -4,10 +4,11 @@
 # one mode per case), and 198.18.2.2:3260, tgtd itself; round-robin sends every other command
 # to the liar. disk1 (LUN 2) is served by the healthy portal only. Per mode:
 #   - the daemon is alive and its control socket answers within 1 s (mpiscsiadm show paths),
-#     once when the lie has started and once after the I/O;
+#     once when the lie has started and once after the I/O (every 0.5 s through the NOP-In storm);
 #   - disk1 keeps serving (qemu-io write + read with a pattern);
 #   - reads of disk0 (16 x 64 KiB, a different byte per block, written straight into tgtd's
-#     backing file first) return the right bytes or an error, never other bytes;
+#     backing file first) return the right bytes, re-issued on the healthy path when they hit a
+#     lie (T76_STRICT_READS=0 accepts an error instead), never other bytes;
 #   - every write of disk0 (8 x 256 KiB, each its own byte) that was acknowledged is in tgtd's
 #     backing file afterwards (what the target accepted), whole;
 #   - I/O modes: the lie happened (the proxy's log); login modes: the lying path never reaches
