@@ -119,6 +119,12 @@ bench-alua: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) tests/bench/alua.sh
 
+## bench-scale: one daemon for 16 LUs x 4 paths vs 16 qemu-nbd: sessions, ready time, RSS, fds, IOPS, CPU/IO (root, ~3 min)
+.PHONY: bench-scale
+bench-scale: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tests/bench/scale.sh
+
 ## bench-tls: fio over NBD/TCP with TLS vs plain, same daemon and listener, 3 runs each (root, ~3 min)
 .PHONY: bench-tls
 bench-tls: deps

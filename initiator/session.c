@@ -255,7 +255,9 @@ static void io_cb(struct ev_loop *loop MP_UNUSED, ev_io *w, int revents)
 		pev |= POLLOUT;
 	if (s->guard)
 		mp_pdu_guard_budget(s->guard, SERVICE_PDU_BUDGET);
-	if (s->ctx && iscsi_service(s->ctx, pev) < 0)
+	/* Once logged in, the service call that meets the guard's refusal cancels the tasks and
+	 * returns 0; only a later call (which needs another POLLIN) would fail: tear down now. */
+	if ((s->ctx && iscsi_service(s->ctx, pev) < 0) || (s->guard && mp_pdu_guard_failed(s->guard)))
 		schedule_teardown(s, conn_error(s));
 }
 

@@ -22,6 +22,12 @@
  *
  * The guard stays owned by the caller: detach (or close) before freeing it.
  * Calls for a registered fd must come from one thread (the event loop's).
+ *
+ * libiscsi 1.19 after an EPROTO: during login iscsi_service() returns -1. Once
+ * logged in with auto-reconnect off, that call cancels every task (callbacks
+ * with SCSI_STATUS_CANCELLED) and returns 0; only its next call returns -1,
+ * and that call needs another POLLIN, which may never come. So check
+ * mp_pdu_guard_failed() after every iscsi_service() call, whatever it returned.
  */
 
 /* Inspect fd's traffic with g. -1 with EBADF (fd < 0) or EMFILE (fd beyond the table). */

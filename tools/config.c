@@ -97,6 +97,12 @@ static int set_control_max_clients(struct mp_conf *c, struct mp_conf_disk *d MP_
 	return cfg_set_number(key, v, 1, 1024, &c->control_max_clients, why, n);
 }
 
+static int set_control_max_pending(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key,
+				   const char *v, char *why, size_t n)
+{
+	return cfg_set_number(key, v, 1, 1024, &c->control_max_pending, why, n);
+}
+
 static int set_syslog(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key, const char *v,
 		      char *why, size_t n)
 {
@@ -420,6 +426,7 @@ static const struct key_def keys[] = {
 	{ .key = "log_level",      .sec = SEC_GLOBAL, .set = set_log_level },
 	{ .key = "control",        .sec = SEC_GLOBAL, .set = set_control },
 	{ .key = "control_max_clients", .sec = SEC_GLOBAL, .set = set_control_max_clients },
+	{ .key = "control_max_pending", .sec = SEC_GLOBAL, .set = set_control_max_pending },
 	{ .key = "syslog",         .sec = SEC_GLOBAL, .set = set_syslog },
 	{ .key = "listen",         .sec = SEC_NBD,    .set = cfg_set_listen, .repeatable = true },
 	{ .key = "tls",            .sec = SEC_NBD,    .set = cfg_set_tls },
@@ -429,6 +436,8 @@ static const struct key_def keys[] = {
 	{ .key = "tls_psk_file",   .sec = SEC_NBD,    .set = cfg_set_tls_psk_file },
 	{ .key = "insecure",       .sec = SEC_NBD,    .set = cfg_set_insecure },
 	{ .key = "max_clients",    .sec = SEC_NBD,    .set = cfg_set_max_clients },
+	{ .key = "max_handshakes", .sec = SEC_NBD,    .set = cfg_set_max_handshakes },
+	{ .key = "handshake_timeout", .sec = SEC_NBD, .set = cfg_set_handshake_timeout },
 	{ .key = "max_inflight",   .sec = SEC_NBD,    .set = cfg_set_max_inflight },
 	{ .key = "max_inflight_mib", .sec = SEC_NBD,  .set = cfg_set_max_inflight_mib },
 	{ .key = "max_request_kib", .sec = SEC_NBD,   .set = cfg_set_max_request_kib },
@@ -514,6 +523,7 @@ void mp_conf_init(struct mp_conf *c)
 	snprintf(c->control, sizeof(c->control), "%s", "/run/mpiscsi/control.sock");
 	c->syslog = -1;
 	c->control_max_clients = 16;
+	c->control_max_pending = 8;
 }
 
 void mp_conf_free(struct mp_conf *c)

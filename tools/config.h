@@ -64,6 +64,10 @@ struct mp_conf_nbd {
 	bool insecure;                      /* TCP without required TLS, loopback only; default no */
 	/* Limits (transport/nbd/nbd_server.h, struct nbd_limits). */
 	uint32_t max_clients;               /* connections at once; 1-65536, default 256 */
+	uint32_t max_handshakes;            /* of those, still in the handshake; 1-65536, default 32
+					       (the oldest is closed for a newcomer) */
+	uint32_t handshake_timeout_ms;      /* handshake deadline from accept; 100 ms-600 s,
+					       default 10000 */
 	uint32_t max_inflight;              /* requests in flight per connection; 1-4096, default 256 */
 	uint32_t max_inflight_mib;          /* payload buffers per connection, MiB; 1-4096, default 128 */
 	uint32_t max_request_kib;           /* largest READ/WRITE, KiB; 4-32768, default 32768 */
@@ -156,6 +160,8 @@ struct mp_conf {
 	int log_level;                      /* enum mp_log_level; default info */
 	char control[108];                  /* control socket path; default /run/mpiscsi/control.sock */
 	uint32_t control_max_clients;       /* control socket clients at once; 1-1024, default 16 */
+	uint32_t control_max_pending;       /* of those, without a first complete request;
+					       1-1024, default 8 (the oldest is closed for a newcomer) */
 	int syslog;                         /* log to syslog: 1 yes, 0 no, -1 auto (when not in the foreground) */
 	struct mp_conf_nbd nbd;             /* [nbd]: listeners and TLS */
 	char secrets_file[4096];            /* [global] secrets: the CHAP secrets file; "" = none */

@@ -20,6 +20,8 @@ void cfg_nbd_init(struct mp_conf *c)
 	b->listen_replace = true;
 	b->tls = MP_CONF_TLS_AUTO;
 	b->max_clients = 256;
+	b->max_handshakes = 32;
+	b->handshake_timeout_ms = 10000;
 	b->max_inflight = 256;
 	b->max_inflight_mib = 128;
 	b->max_request_kib = 32768;
@@ -29,6 +31,20 @@ int cfg_set_max_clients(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, con
 			char *why, size_t n)
 {
 	return cfg_set_number(key, v, 1, 65536, &c->nbd.max_clients, why, n);
+}
+
+int cfg_set_max_handshakes(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key, const char *v,
+			   char *why, size_t n)
+{
+	return cfg_set_number(key, v, 1, 65536, &c->nbd.max_handshakes, why, n);
+}
+
+int cfg_set_handshake_timeout(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key,
+			      const char *v, char *why, size_t n)
+{
+	/* Long enough for a TLS handshake over a slow link, short enough that clients that
+	 * connect and stall are dropped soon (they also lose their place to newcomers). */
+	return cfg_set_time(key, v, 100, 600000, false, false, &c->nbd.handshake_timeout_ms, why, n);
 }
 
 int cfg_set_max_inflight(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key, const char *v,
@@ -271,6 +287,11 @@ void mp_conf_print_nbd(FILE *f, const struct mp_conf *c)
 	if (b->tls_psk_file[0])
 		fprintf(f, "tls_psk_file = %s\n", b->tls_psk_file);
 	fprintf(f, "insecure = %s\n", b->insecure ? "yes" : "no");
-	fprintf(f, "max_clients = %u\nmax_inflight = %u\nmax_inflight_mib = %u\nmax_request_kib = %u\n",
-		b->max_clients, b->max_inflight, b->max_inflight_mib, b->max_request_kib);
+	fprintf(f, "max_clients = %u\nmax_handshakes = %u\n", b->max_clients, b->max_handshakes);
+	if (b->handshake_timeout_ms % 1000 == 0)
+		fprintf(f, "handshake_timeout = %u\n", b->handshake_timeout_ms / 1000);
+	else
+		fprintf(f, "handshake_timeout = %ums\n", b->handshake_timeout_ms);
+	fprintf(f, "max_inflight = %u\nmax_inflight_mib = %u\nmax_request_kib = %u\n",
+		b->max_inflight, b->max_inflight_mib, b->max_request_kib);
 }

@@ -28,9 +28,14 @@ int cfg_set_tls_psk_file(struct mp_conf *c, struct mp_conf_disk *d, const char *
 int cfg_set_insecure(struct mp_conf *c, struct mp_conf_disk *d, const char *key, const char *v,
 		     char *why, size_t n);
 
-/* Limits: max_clients, max_inflight, max_inflight_mib, max_request_kib (see struct mp_conf_nbd). */
+/* Limits: max_clients, max_handshakes, handshake_timeout, max_inflight, max_inflight_mib,
+ * max_request_kib (see struct mp_conf_nbd). */
 int cfg_set_max_clients(struct mp_conf *c, struct mp_conf_disk *d, const char *key, const char *v,
 			char *why, size_t n);
+int cfg_set_max_handshakes(struct mp_conf *c, struct mp_conf_disk *d, const char *key, const char *v,
+			   char *why, size_t n);
+int cfg_set_handshake_timeout(struct mp_conf *c, struct mp_conf_disk *d, const char *key, const char *v,
+			      char *why, size_t n);
 int cfg_set_max_inflight(struct mp_conf *c, struct mp_conf_disk *d, const char *key, const char *v,
 			 char *why, size_t n);
 int cfg_set_max_inflight_mib(struct mp_conf *c, struct mp_conf_disk *d, const char *key, const char *v,

@@ -24,6 +24,9 @@ struct ctl_client {
 	ev_timer timer;             /* stall and idle timeouts, checked lazily */
 	struct mp_ctl *ctl;
 	struct ctl_client *prev, *next;
+	bool pending;               /* no complete request yet: in ctl->pend_*, may be evicted */
+	struct ctl_client *pend_prev, *pend_next; /* that list, by accept time */
+	ev_tstamp accepted;         /* a pending client must send its request by accepted + MP_CTL_PENDING_TIMEOUT */
 	int fd;
 	bool eof;                   /* the peer closed its sending side */
 	bool close_after_reply;     /* the stream cannot be resynchronised */
@@ -43,6 +46,15 @@ struct mp_ctl {
 	struct ctl_client *clients;
 	unsigned n_clients;
 	unsigned max_clients;             /* MP_CTL_MAX_CLIENTS unless set */
+	/* Clients that have not sent a complete request yet, oldest first: the head is closed
+	 * when a newcomer finds max_pending (or max_clients) reached. */
+	struct ctl_client *pend_head, *pend_tail;
+	unsigned n_pending;
+	unsigned max_pending;             /* MP_CTL_MAX_PENDING unless set */
+	bool no_pending_budget;           /* test hook MP_CTL_TEST_NO_BUDGET_ENV: never evict */
+	uint64_t evictions, evictions_unlogged;
+	ev_tstamp evict_logged_at;
+	ev_timer evict_log_timer;         /* writes the line for evictions within the interval */
 };
 
 /* ---- command handlers ---- */
@@ -523,9 +535,41 @@ static char *handle_line(struct mp_ctl *ctl, const char *line, size_t len, size_
 
 /* ---- clients ---- */
 
+static void pending_add(struct mp_ctl *ctl, struct ctl_client *c)
+{
+	c->pending = true;
+	c->pend_next = NULL;
+	c->pend_prev = ctl->pend_tail;
+	if (ctl->pend_tail)
+		ctl->pend_tail->pend_next = c;
+	else
+		ctl->pend_head = c;
+	ctl->pend_tail = c;
+	ctl->n_pending++;
+}
+
+/* c has sent a complete request (or is closing): it is no longer pending. Idempotent. */
+static void pending_remove(struct mp_ctl *ctl, struct ctl_client *c)
+{
+	if (!c->pending)
+		return;
+	if (c->pend_prev)
+		c->pend_prev->pend_next = c->pend_next;
+	else
+		ctl->pend_head = c->pend_next;
+	if (c->pend_next)
+		c->pend_next->pend_prev = c->pend_prev;
+	else
+		ctl->pend_tail = c->pend_prev;
+	c->pend_prev = c->pend_next = NULL;
+	c->pending = false;
+	ctl->n_pending--;
+}
+
 static void client_close(struct ctl_client *c)
 {
 	struct mp_ctl *ctl = c->ctl;
+	pending_remove(ctl, c);
 	ev_io_stop(ctl->loop, &c->io);
 	ev_timer_stop(ctl->loop, &c->timer);
 	close(c->fd);
@@ -604,6 +648,7 @@ static void client_run(struct ctl_client *c)
 			break;
 		}
 		bool fatal = false;
+		pending_remove(c->ctl, c);  /* a request in progress is never evicted */
 		c->out = handle_line(c->ctl, c->in, line_len, &c->out_len, &fatal);
 		c->out_off = 0;
 		if (!c->out) {
@@ -641,13 +686,24 @@ static void client_io_cb(struct ev_loop *loop MP_UNUSED, ev_io *w, int revents)
 static void client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents MP_UNUSED)
 {
 	struct ctl_client *c = mp_container_of(w, struct ctl_client, timer);
-	bool pending = c->out || c->in_len > 0;
-	ev_tstamp limit = pending ? MP_CTL_STALL_TIMEOUT : MP_CTL_IDLE_TIMEOUT;
-	ev_tstamp left = c->last_progress + limit - ev_now(loop);
-	if (left <= 0) {
-		mp_debug("control: closing a client %s for %.0f s", pending ? "stalled" : "idle", limit);
-		client_close(c);
-		return;
+	ev_tstamp left;
+	if (c->pending) {
+		/* From accept, not from the last byte: a trickle does not keep a slot. */
+		left = c->accepted + MP_CTL_PENDING_TIMEOUT - ev_now(loop);
+		if (left <= 0) {
+			mp_debug("control: closing a client without a request after %.0f s", MP_CTL_PENDING_TIMEOUT);
+			client_close(c);
+			return;
+		}
+	} else {
+		bool busy = c->out || c->in_len > 0;
+		ev_tstamp limit = busy ? MP_CTL_STALL_TIMEOUT : MP_CTL_IDLE_TIMEOUT;
+		left = c->last_progress + limit - ev_now(loop);
+		if (left <= 0) {
+			mp_debug("control: closing a client %s for %.0f s", busy ? "stalled" : "idle", limit);
+			client_close(c);
+			return;
+		}
 	}
 	w->repeat = MP_MIN(left, MP_CTL_STALL_TIMEOUT);
 	ev_timer_again(loop, w);
@@ -663,6 +719,51 @@ static void refuse_client(int fd, unsigned n)
 		mp_debug("control: refusing a client: %s", strerror(errno));
 	free(line);
 	close(fd);
+}
+
+static void evict_log(struct mp_ctl *ctl)
+{
+	mp_warn("control: %llu client(s) that sent no request closed to admit new ones (control_max_pending %u, "
+		"control_max_clients %u)", (unsigned long long)ctl->evictions_unlogged, ctl->max_pending,
+		ctl->max_clients);
+	ctl->evictions_unlogged = 0;
+	ctl->evict_logged_at = ev_now(ctl->loop);
+}
+
+static void evict_log_cb(struct ev_loop *loop MP_UNUSED, ev_timer *w, int revents MP_UNUSED)
+{
+	struct mp_ctl *ctl = mp_container_of(w, struct mp_ctl, evict_log_timer);
+	if (ctl->evictions_unlogged)
+		evict_log(ctl);
+}
+
+/* Close the oldest client that has sent no request, for a newcomer. One line per eviction would
+ * let a flood fill the log: at most one every MP_CTL_EVICT_LOG_INTERVAL, with the count. */
+static void evict_oldest_pending(struct mp_ctl *ctl)
+{
+	ctl->evictions++;
+	ctl->evictions_unlogged++;
+	ev_tstamp wait = ctl->evict_logged_at + MP_CTL_EVICT_LOG_INTERVAL - ev_now(ctl->loop);
+	if (wait <= 0) {
+		evict_log(ctl);
+	} else if (!ev_is_active(&ctl->evict_log_timer)) {
+		ev_timer_set(&ctl->evict_log_timer, wait, 0.);
+		ev_timer_start(ctl->loop, &ctl->evict_log_timer);
+	}
+	client_close(ctl->pend_head);
+}
+
+/* Make room for a newcomer by closing the oldest pending clients; false: the table is full of
+ * clients with requests, the newcomer is refused. */
+static bool admit(struct mp_ctl *ctl)
+{
+	if (!ctl->no_pending_budget) {
+		while (ctl->pend_head && ctl->n_pending >= ctl->max_pending)
+			evict_oldest_pending(ctl);
+		if (ctl->pend_head && ctl->n_clients >= ctl->max_clients)
+			evict_oldest_pending(ctl);
+	}
+	return ctl->n_clients < ctl->max_clients;
 }
 
 static void accept_backoff_cb(struct ev_loop *loop, ev_timer *w, int revents MP_UNUSED)
@@ -690,7 +791,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents MP_UNUSED)
 			ev_timer_start(loop, &ctl->backoff);
 			return;
 		}
-		if (ctl->n_clients >= ctl->max_clients) {
+		if (!admit(ctl)) {
 			mp_warn("control: %u clients connected, refusing another", ctl->n_clients);
 			refuse_client(fd, ctl->n_clients);
 			continue;
@@ -703,16 +804,17 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents MP_UNUSED)
 		}
 		c->ctl = ctl;
 		c->fd = fd;
-		c->last_progress = ev_now(loop);
+		c->last_progress = c->accepted = ev_now(loop);
 		c->next = ctl->clients;
 		if (c->next)
 			c->next->prev = c;
 		ctl->clients = c;
 		ctl->n_clients++;
+		pending_add(ctl, c);
 		ev_io_init(&c->io, client_io_cb, fd, EV_READ);
 		ev_io_start(loop, &c->io);
 		ev_init(&c->timer, client_timer_cb);
-		c->timer.repeat = MP_CTL_STALL_TIMEOUT;
+		c->timer.repeat = MP_CTL_PENDING_TIMEOUT;
 		ev_timer_again(loop, &c->timer);
 	}
 }
@@ -734,6 +836,12 @@ struct mp_ctl *mp_ctl_new(struct ev_loop *loop, const char *path, const struct m
 		return NULL;
 	}
 	ctl->max_clients = MP_CTL_MAX_CLIENTS;
+	ctl->max_pending = MP_CTL_MAX_PENDING;
+	ctl->evict_logged_at = -MP_CTL_EVICT_LOG_INTERVAL;  /* the first eviction is logged at once */
+	ev_timer_init(&ctl->evict_log_timer, evict_log_cb, MP_CTL_EVICT_LOG_INTERVAL, 0.);
+	ctl->no_pending_budget = getenv(MP_CTL_TEST_NO_BUDGET_ENV) != NULL;
+	if (ctl->no_pending_budget)
+		mp_warn("control: %s set: pending-client budget OFF (tests only)", MP_CTL_TEST_NO_BUDGET_ENV);
 	/* 0600: the socket's mode is the only access control. */
 	if (mp_unix_listen(path, 0600, 16, &ctl->sock, err, errlen) < 0) {
 		int e = errno;
@@ -755,9 +863,24 @@ void mp_ctl_set_max_clients(struct mp_ctl *ctl, unsigned n)
 	ctl->max_clients = n ? n : MP_CTL_MAX_CLIENTS;
 }
 
+void mp_ctl_set_max_pending(struct mp_ctl *ctl, unsigned n)
+{
+	ctl->max_pending = n ? n : MP_CTL_MAX_PENDING;
+}
+
 unsigned mp_ctl_client_count(const struct mp_ctl *ctl)
 {
 	return ctl->n_clients;
+}
+
+unsigned mp_ctl_pending_count(const struct mp_ctl *ctl)
+{
+	return ctl->n_pending;
+}
+
+uint64_t mp_ctl_evictions(const struct mp_ctl *ctl)
+{
+	return ctl->evictions;
 }
 
 void mp_ctl_free(struct mp_ctl *ctl)
@@ -768,6 +891,7 @@ void mp_ctl_free(struct mp_ctl *ctl)
 		client_close(ctl->clients);
 	ev_io_stop(ctl->loop, &ctl->io);
 	ev_timer_stop(ctl->loop, &ctl->backoff);
+	ev_timer_stop(ctl->loop, &ctl->evict_log_timer);
 	mp_unix_close(&ctl->sock);
 	free(ctl);
 }

@@ -59,8 +59,14 @@ struct mp_ctl_model {
  * - Everything runs on the loop given to mp_ctl_new(); nothing blocks, nothing
  *   is thread-safe. Requests are handled synchronously from the loop: each
  *   reply is built completely before anything else runs.
- * - Limits: MP_CTL_MAX_CLIENTS connections (one more is sent an EBUSY error
- *   reply and closed); per client one MP_CTL_MAX_REQUEST input buffer and at
+ * - Limits: MP_CTL_MAX_CLIENTS connections; of those at most MP_CTL_MAX_PENDING
+ *   "pending" ones, that have not sent a complete first request yet. A newcomer
+ *   that finds the pending budget full, or every slot taken while some client is
+ *   pending, takes the place of the OLDEST pending client, which is closed
+ *   (connections that never send a byte cannot lock mpiscsiadm out; a client with
+ *   a request in progress, or past its first one, is never closed for a newcomer).
+ *   With every slot held by non-pending clients a newcomer is sent an EBUSY error
+ *   reply and closed. Per client one MP_CTL_MAX_REQUEST input buffer and at
  *   most one reply (MP_CTL_MAX_REPLY) waiting to be sent. While a reply waits,
  *   the server reads nothing more from that client (pipelined requests wait in
  *   the socket), so a client that does not read only ever costs its own slot.
@@ -68,13 +74,23 @@ struct mp_ctl_model {
  *   goes on (the newline resynchronises the stream). A line longer than
  *   MP_CTL_MAX_REQUEST gets an EMSGSIZE error reply and the connection is
  *   closed once the reply is sent.
- * - Timeouts: a client with a partial request or an unsent reply that makes no
- *   progress for MP_CTL_STALL_TIMEOUT seconds is closed; an idle client is
- *   closed after MP_CTL_IDLE_TIMEOUT seconds.
+ * - Timeouts: a pending client that has not sent its first complete request
+ *   MP_CTL_PENDING_TIMEOUT seconds after accept is closed; later, a client with a
+ *   partial request or an unsent reply that makes no progress for
+ *   MP_CTL_STALL_TIMEOUT seconds is closed; an idle client is closed after
+ *   MP_CTL_IDLE_TIMEOUT seconds.
  * - Peer closing its sending side (shutdown(SHUT_WR)) is fine: buffered
  *   requests, including a last one without a newline, are answered first.
  */
 #define MP_CTL_MAX_CLIENTS   16u
+/* mpiscsiadm writes its request right after connect(), so a legitimate client is pending for
+ * microseconds: 8 covers several tools connecting at once and leaves half of the default
+ * table to clients with requests in progress. */
+#define MP_CTL_MAX_PENDING   8u
+#define MP_CTL_PENDING_TIMEOUT 5.0
+#define MP_CTL_EVICT_LOG_INTERVAL 10.0  /* at most one line about evictions this often */
+/* Test hook, read once by mp_ctl_new(): with it set, pending clients are never evicted. */
+#define MP_CTL_TEST_NO_BUDGET_ENV "MPISCSI_TEST_NO_HANDSHAKE_BUDGET"
 #define MP_CTL_STALL_TIMEOUT 30.0
 #define MP_CTL_IDLE_TIMEOUT  300.0
 
@@ -91,8 +107,14 @@ struct mp_ctl *mp_ctl_new(struct ev_loop *loop, const char *path, const struct m
 /* At most n clients at once (0: MP_CTL_MAX_CLIENTS); one more gets an EBUSY reply and is closed. */
 void mp_ctl_set_max_clients(struct mp_ctl *ctl, unsigned n);
 
-/* Connected clients, for tests. */
+/* At most n pending clients (no complete request yet) at once (0: MP_CTL_MAX_PENDING); a newcomer
+ * beyond that closes the oldest pending one. */
+void mp_ctl_set_max_pending(struct mp_ctl *ctl, unsigned n);
+
+/* Connected clients, for tests; of those, the pending ones; pending clients closed for newcomers. */
 unsigned mp_ctl_client_count(const struct mp_ctl *ctl);
+unsigned mp_ctl_pending_count(const struct mp_ctl *ctl);
+uint64_t mp_ctl_evictions(const struct mp_ctl *ctl);
 
 /* Close every client, stop listening, unlink the socket (if it is still ours), free. NULL is fine. */
 void mp_ctl_free(struct mp_ctl *ctl);

@@ -67,9 +67,10 @@ static void print_config(FILE *f, const struct mp_conf *c)
 {
 	static const char *const levels[] = { "err", "warn", "info", "debug" };
 	fprintf(f, "[global]\ninitiator_name = %s\nlog_level = %s\ncontrol = %s\ncontrol_max_clients = %u\n"
+		"control_max_pending = %u\n"
 		"syslog = %s\n",
 		c->initiator_name, c->log_level >= 0 && c->log_level < 4 ? levels[c->log_level] : "?", c->control,
-		c->control_max_clients, c->syslog < 0 ? "auto" : c->syslog ? "yes" : "no");
+		c->control_max_clients, c->control_max_pending, c->syslog < 0 ? "auto" : c->syslog ? "yes" : "no");
 	if (c->secrets_file[0]) /* the file's name and how many it holds; a secret is never shown */
 		fprintf(f, "secrets = %s  # %zu CHAP secret(s): ********\n", c->secrets_file,
 			mp_secrets_count(c->secrets));
@@ -259,6 +260,10 @@ static int daemon_reload(struct daemon *d, char *msg, size_t len)
 	if (strcmp(nc.control, d->conf.control) != 0)
 		mp_warn("reload: control changes only with a restart");
 	mp_nbd_apply_limits(d->nbd, &nc); /* limits apply to new connections and requests at once */
+	if (d->ctl) {
+		mp_ctl_set_max_clients(d->ctl, nc.control_max_clients);
+		mp_ctl_set_max_pending(d->ctl, nc.control_max_pending);
+	}
 	if (nc.log_level != d->conf.log_level)
 		mp_log_set_level((enum mp_log_level)nc.log_level);
 	unsigned added = 0, removed = 0, changed = 0, kept = 0, failed = 0;
@@ -692,6 +697,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	mp_ctl_set_max_clients(d.ctl, d.conf.control_max_clients);
+	mp_ctl_set_max_pending(d.ctl, d.conf.control_max_pending);
 	ev_signal_init(&d.sig_int, stop_cb, SIGINT);
 	ev_signal_init(&d.sig_term, stop_cb, SIGTERM);
 	ev_signal_start(d.loop, &d.sig_int);

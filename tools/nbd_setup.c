@@ -40,6 +40,8 @@ void mp_nbd_apply_limits(struct nbd_server *srv, const struct mp_conf *c)
 {
 	const struct nbd_limits lim = {
 		.max_clients = c->nbd.max_clients,
+		.max_handshakes = c->nbd.max_handshakes,
+		.handshake_timeout_ms = c->nbd.handshake_timeout_ms,
 		.max_inflight = c->nbd.max_inflight,
 		.max_inflight_bytes = (uint64_t)c->nbd.max_inflight_mib << 20,
 		.max_request = c->nbd.max_request_kib << 10,

@@ -14,9 +14,11 @@
  */
 int mp_nbd_tls_load(const struct mp_conf *c, struct nbd_tls_creds **out, char *err, size_t errlen);
 
-/* Listen on every [nbd] listen address with its TLS policy. Returns 0, or -1 with err. */
-/* The [nbd] limits (max_clients, max_inflight, ...) onto the server. */
+/* The [nbd] limits (max_clients, max_handshakes, handshake_timeout, max_inflight, ...) onto
+ * the server; at start and on every reload (the handshake timeout holds for connections
+ * accepted afterwards). */
 void mp_nbd_apply_limits(struct nbd_server *srv, const struct mp_conf *c);
+/* Listen on every [nbd] listen address with its TLS policy. Returns 0, or -1 with err. */
 int mp_nbd_listen_all(struct nbd_server *srv, const struct mp_conf *c, char *err, size_t errlen);
 
 /* "unix:/run/x.sock, tcp:127.0.0.1:10809" for a log line. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# e2e: the NBD server's limits hold and cost no one else. [nbd] max_clients = 8: a flood of 40
-# connections gets 8 served and the rest closed at once, and a good client works once the flood
-# is gone. max_inflight = 16 / max_inflight_mib = 4: a client that sends 400 writes and never reads
+# e2e: the NBD server's limits hold and cost no one else. [nbd] max_clients = 8: a flood of 40 idle
+# connections holds at most 8 slots (newcomers evict the oldest pending handshake) and a good
+# client is served meanwhile; 8 clients in transmission hold the limit: a 9th is closed at accept,
+# and served once they are gone. max_inflight = 16 / max_inflight_mib = 4: a client that sends 400 writes and never reads
 # its replies is no longer read, the daemon's RSS stays bounded and other clients go on.
 # max_request_kib = 256: the export's maximum block size says 256 KiB, a 512 KiB READ is refused
 # with an error and a 512 KiB WRITE closes that connection, while other clients go on.
@@ -62,19 +63,24 @@ grep -q '^write-failed' <<<"$out" || die "a 512 KiB WRITE was accepted: $out"
 good_client 1 || die "a good client failed after the oversized requests"
 log "ok: max_request_kib = 256: block_size_maximum 262144, 512 KiB READ refused, 512 KiB WRITE cut off"
 
-# ---- max_clients = 8: a flood of 40 connections
+# ---- max_clients = 8: a flood of 40 idle connections holds at most 8 slots and locks nobody out
+# (each newcomer takes the place of the oldest pending handshake: t_53 floods harder); 8 clients in
+# transmission hold the limit, and a 9th is closed at accept.
 FLOOD_PY='
 import socket, sys, time
 path, n = sys.argv[1], int(sys.argv[2])
-socks, kept = [], 0
+socks = []
 for i in range(n):
     s = socket.socket(socket.AF_UNIX); s.connect(path); socks.append(s)
 time.sleep(1.0)
-for s in socks:            # served ones got the greeting; refused ones were closed (EOF)
-    s.settimeout(2)
+kept = 0
+for s in socks:            # still open: no EOF after what was sent (the greeting); the rest were closed
+    s.setblocking(False)
     try:
-        d = s.recv(18)
-        kept += len(d) > 0
+        while s.recv(4096):
+            pass
+    except BlockingIOError:
+        kept += 1
     except OSError:
         pass
 print(kept, flush=True)
@@ -84,13 +90,28 @@ coproc FLOOD { exec /usr/bin/python3 -c "$FLOOD_PY" "$SOCK" 40; }
 FLOOD_PID_=$FLOOD_PID
 fixture_trap_add "kill $FLOOD_PID_ 2>/dev/null || true"
 read -r -t 30 kept <&"${FLOOD[0]}" || die "flood client did not report"
-(( kept == 8 )) || die "max_clients = 8, but $kept of 40 flood connections were served"
-rc=0; good_client 2 2>/dev/null || rc=$?
-(( rc != 0 )) || die "a 9th client was served while 8 flood connections held the limit"
+(( kept == 8 )) || die "max_clients = 8, but $kept of 40 idle flood connections are open"
+good_client 2 || die "a good client was locked out by 8 idle connections"
 kill "$FLOOD_PID_"; wait "$FLOOD_PID_" 2>/dev/null || true
-wait_until 10 good_client 3 || die "good client still refused after the flood left"
+HOLD_PY='
+import sys, nbd
+hs = []
+for i in range(8):
+    h = nbd.NBD(); h.connect_uri(sys.argv[1]); hs.append(h)
+print(len(hs), flush=True)
+sys.stdin.read()
+'
+coproc HOLD { exec timeout 60 /usr/bin/python3 -c "$HOLD_PY" "$URI"; }
+HOLD_PID_=$HOLD_PID
+fixture_trap_add "kill $HOLD_PID_ 2>/dev/null || true"
+read -r -t 30 held <&"${HOLD[0]}" || die "the 8 holding clients did not connect"
+(( held == 8 )) || die "only $held of 8 holding clients connected"
+rc=0; good_client 3 2>/dev/null || rc=$?
+(( rc != 0 )) || die "a 9th client was served while 8 clients in transmission held the limit"
+kill "$HOLD_PID_"; wait "$HOLD_PID_" 2>/dev/null || true
+wait_until 10 good_client 3 || die "good client still refused after the holding clients left"
 grep -q 'clients connected, refusing another' "$DAEMON_LOG" || die "refusals not logged"
-log "ok: max_clients = 8: 8 of 40 served, the rest closed, service back after the flood"
+log "ok: max_clients = 8: 8 of 40 idle connections open at most, a good client served meanwhile; 8 in transmission: the 9th refused"
 
 # ---- a client that never reads its replies: bounded by max_inflight / max_inflight_mib
 r0=$(rss)

@@ -89,14 +89,23 @@ rc=0; adm no such command 2>/dev/null || rc=$?; (( rc == 2 )) || die "unknown co
 rc=0; "$ADM" -s "$FIX_DIR/nothing.sock" show disks 2>/dev/null || rc=$?; (( rc == 3 )) || die "no daemon: exit $rc, want 3"
 log "ok: exit statuses 1 (refused), 2 (usage), 3 (unreachable)"
 
-# ---- 3b. control socket limits: control_max_clients = 4 idle clients fill it (the next is told
-# EBUSY); a client that sends requests and never reads its replies holds only its own slot
+# ---- 3b. control socket limits: 4 idle clients (no request) do not lock mpiscsiadm out (the
+# oldest is closed for it); control_max_clients = 4 clients that each had a request answered fill
+# it (the next is told EBUSY); a client that sends requests and never reads its replies holds
+# only its own slot
 CLIENTS_PY='
 import socket, sys, time
 path, n, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 socks = []
 for i in range(n):
     s = socket.socket(socket.AF_UNIX); s.connect(path); socks.append(s)
+    if mode == "asked":            # one request answered: no longer a pending client
+        s.sendall(b"{\"v\":1,\"cmd\":\"version\"}\n")
+        b = b""
+        while not b.endswith(b"\n"):
+            d = s.recv(4096)
+            if not d: raise SystemExit("closed")
+            b += d
 if mode == "flood":
     req = b"{\"v\":1,\"cmd\":\"show-topology\"}\n" * 2000
     socks[0].setblocking(False)
@@ -116,6 +125,9 @@ hold_clients() {   # N MODE: start a holder, wait until it is connected; sets HO
 }
 release_clients() { kill "$HOLD_PID" 2>/dev/null || true; wait "$HOLD_PID" 2>/dev/null || true; }
 hold_clients 4 idle
+adm show disks >/dev/null || die "4 idle control clients (no request) locked mpiscsiadm out"
+release_clients
+hold_clients 4 asked
 rc=0; err=$(adm show disks 2>&1) || rc=$?
 (( rc == 1 )) && [[ $err == *EBUSY* ]] || die "a 5th control client with control_max_clients = 4: exit $rc, '$err'"
 release_clients
@@ -126,7 +138,7 @@ for i in 1 2 3; do adm show disks >/dev/null || die "control socket blocked by a
 rss1=$(awk '/VmRSS/ {print $2}' "/proc/$DAEMON_PID/status")
 (( rss1 - rss0 < 8192 )) || die "daemon RSS grew by $(( rss1 - rss0 )) KiB while a client did not read its replies"
 release_clients
-log "ok: control_max_clients = 4 (5th told EBUSY); a non-reading client with 2000 requests queued costs no one else (RSS +$(( rss1 - rss0 )) KiB)"
+log "ok: 4 idle control clients lock nobody out; control_max_clients = 4 (5th told EBUSY); a non-reading client with 2000 requests queued costs no one else (RSS +$(( rss1 - rss0 )) KiB)"
 
 # ---- 4. node login / logout at run time: LUN 2 becomes a disk, gains a second path, loses it, goes
 adm -m node -T "$TGT_IQN" -p 198.18.1.2:3260 --lun 2 --login >/dev/null || die "node login LUN 2 failed"
@@ -136,6 +148,9 @@ wait_until 15 eval '[[ $(adm --json show disks | jq -r ".disks[] | select(.name 
 U2="nbd+unix:///$DISK2?socket=$SOCK"
 timeout 60 qemu-io -f raw -c 'write -P 0x5a 0 1M' -c 'read -P 0x5a 0 1M' "$U2" | grep -qi 'failed\|error' &&
     die "I/O on the logged-in disk failed"
+# The same (NIC, portal, target, LUNs) again: refused as iscsiadm does, nothing changes.
+rc=0; err=$(adm -m node -T "$TGT_IQN" -p 198.18.1.2:3260 --lun 2 --login 2>&1) || rc=$?
+(( rc == 1 )) && [[ $err == *"session already present"* ]] || die "duplicate login: exit $rc, '$err'"
 adm -m node -T "$TGT_IQN" -p 198.18.2.2:3260 --lun 2 --login >/dev/null || die "second portal login failed"
 wait_until 15 eval '[[ $(adm --json show disks | jq -r ".disks[] | select(.name == \"$DISK2\") | .paths_usable") == 2 ]]' ||
     die "disk $DISK2 has not 2 usable paths: $(adm show topology)"

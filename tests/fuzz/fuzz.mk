@@ -13,7 +13,7 @@
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   ?= build/fuzz
-FUZZ_TARGETS ?= nbd config conf_url ctl scsi sense portal linkmon rtpg secrets psk pdu_guard
+FUZZ_TARGETS ?= nbd config conf_url ctl scsi sense portal linkmon rtpg secrets psk pdu_guard report_luns
 
 FUZZ_PKGS    := libiscsi libnl-3.0 libnl-route-3.0 libnl-genl-3.0 openssl json-c
 FUZZ_PKG_CFLAGS := $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null)

@@ -205,6 +205,34 @@ overrun[4 + 7] = 2  # two ports announced, one stated and sent
 put("rtpg", "port-count-overrun", bytes(overrun))
 put("rtpg", "lying-length", b"\x00\x00\x01\x00" + rtpg_answer([rtpg_desc(1, 1, [1]), rtpg_desc(2, 3, [2])])[4:])
 
+# ---- report_luns: REPORT LUNS answers (tgtd's encoding, truncated, lying lengths, other methods) ----
+def rl_answer(entries, list_len=None):
+    body = b"".join(entries)
+    return struct.pack(">II", len(body) if list_len is None else list_len, 0) + body
+
+
+def rl_periph(lun, bus=0):
+    return bytes([bus, lun]) + b"\0" * 6
+
+
+def rl_flat(lun):
+    return bytes([0x40 | (lun >> 8), lun & 0xff]) + b"\0" * 6
+
+
+put("report_luns", "tgtd-controller-two-disks", rl_answer([rl_periph(0), rl_periph(1), rl_periph(2)]))
+put("report_luns", "flat-and-peripheral", rl_answer([rl_periph(5), rl_flat(256), rl_flat(16383), rl_flat(5)]))
+put("report_luns", "truncated-alloc16", rl_answer([rl_periph(i) for i in range(4)])[:16])
+put("report_luns", "header-only-long-list", rl_answer([], list_len=8 * 1000))
+put("report_luns", "list-not-multiple-of-8", rl_answer([rl_periph(1)], list_len=12))
+put("report_luns", "huge-list-length", rl_answer([rl_periph(1)], list_len=0xfffffff8))
+put("report_luns", "other-methods", rl_answer([rl_periph(0x2c, bus=1), bytes([0x80, 5]) + b"\0" * 6,
+                                               bytes([0xc1, 1]) + b"\0" * 6, bytes([0xd2, 0, 1, 2]) + b"\0" * 4,
+                                               b"\xff" * 8, bytes([0, 1, 0, 2]) + b"\0" * 4, rl_periph(9)]))
+put("report_luns", "duplicates", rl_answer([rl_periph(2), rl_periph(1), rl_periph(2), rl_flat(1), rl_flat(500)]))
+put("report_luns", "small-max", bytes(rl_answer([rl_periph(i) for i in range(10)])[:4]) + b"\x83\0\0\0"
+    + b"".join(rl_periph(i) for i in range(10)))
+put("report_luns", "sixteen-luns", rl_answer([rl_periph(i) for i in range(17)]))
+
 # ---- secrets: CHAP secrets files (tools/secrets.c) ----
 put("secrets", "valid", "# CHAP secrets\n\nalice alice-secret-1\n\tbob\tb#b-secret;12  \r\ntgt-out 0123456789abcdef\n")
 put("secrets", "no-final-newline", "twelve-bytes 123456789012")

@@ -122,6 +122,13 @@ static const struct bad_case bad[] = {
 	{ "[nbd]\ntls = on\ntls = off\n", "t.conf:6: duplicate key 'tls' (first set at line 5)" },
 	{ "[nbd]\nlisten = unix:/a\nlisten = unix:/a\n", "t.conf:6: listen: 'unix:/a' is listed twice" },
 	{ "[nbd]\nlisten = tcp:[::1]:0\n", "t.conf:5: listen: 'tcp:[::1]:0': port must be a number from 1 to 65535" },
+	{ "[nbd]\nmax_handshakes = 0\n", "t.conf:5: max_handshakes: '0' is out of range (1-65536)" },
+	{ "[nbd]\nmax_handshakes = 65537\n", "t.conf:5: max_handshakes: '65537' is out of range (1-65536)" },
+	{ "[nbd]\nhandshake_timeout = 50ms\n", "t.conf:5: handshake_timeout: '50ms' is out of range (100ms-600s)" },
+	{ "[nbd]\nhandshake_timeout = 601\n", "t.conf:5: handshake_timeout: '601' is out of range (100ms-600s)" },
+	{ "[nbd]\nhandshake_timeout = 0\n", "t.conf:5: handshake_timeout: '0' is out of range (100ms-600s)" },
+	{ "[nbd]\nhandshake_timeout = soon\n",
+	  "t.conf:5: handshake_timeout: 'soon' is not a time (use e.g. 2, 1.5, 500ms)" },
 	{ "[nbd]\nlisten=unix:/1\nlisten=unix:/2\nlisten=unix:/3\nlisten=unix:/4\nlisten=unix:/5\n"
 	  "listen=unix:/6\nlisten=unix:/7\nlisten=unix:/8\nlisten=unix:/9\n",
 	  "t.conf:13: too many listen addresses (max 8)" },
@@ -198,7 +205,8 @@ Test(nbd_config, print_shows_paths_and_policies)
 			 "tls_ca = /ca.pem  # client certificates required\n"
 			 "tls_psk_file = /keys.psk\n"
 			 "insecure = no\n"
-			 "max_clients = 256\nmax_inflight = 256\nmax_inflight_mib = 128\nmax_request_kib = 32768\n");
+			 "max_clients = 256\nmax_handshakes = 32\nhandshake_timeout = 10\n"
+			 "max_inflight = 256\nmax_inflight_mib = 128\nmax_request_kib = 32768\n");
 	/* What was printed reads back as the same section. */
 	struct mp_conf again;
 	char full[2048];
@@ -206,7 +214,59 @@ Test(nbd_config, print_shows_paths_and_policies)
 	mp_conf_init(&again);
 	cr_expect_eq(mp_conf_parse(&again, "p.conf", full, strlen(full), err, sizeof(err)), 0, "%s", err);
 	cr_expect(mp_conf_nbd_same(&c, &again));
+	cr_expect_eq(again.nbd.max_handshakes, 32);
+	cr_expect_eq(again.nbd.handshake_timeout_ms, 10000);
 	mp_conf_free(&again);
+	free(text);
+	mp_conf_free(&c);
+}
+
+/* The pending-handshake budget and deadline ([nbd]) and the control socket's pending budget
+ * ([global]): defaults, bounds, time units, and the printed form reads back. */
+Test(nbd_config, handshake_budget_keys)
+{
+	struct mp_conf c;
+	char err[512] = "";
+
+	cr_assert_eq(load(&c, "", err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.nbd.max_handshakes, 32);
+	cr_expect_eq(c.nbd.handshake_timeout_ms, 10000);
+	cr_expect_eq(c.control_max_pending, 8);
+	mp_conf_free(&c);
+
+	static const struct { const char *text; uint32_t hs, to_ms, pend; } good[] = {
+		{ "[nbd]\nmax_handshakes = 1\nhandshake_timeout = 100ms\n", 1, 100, 8 },
+		{ "[nbd]\nmax_handshakes = 65536\nhandshake_timeout = 600\n", 65536, 600000, 8 },
+		{ "[nbd]\nhandshake_timeout = 2.5\n", 32, 2500, 8 },
+		{ "[nbd]\nhandshake_timeout = 3s\n", 32, 3000, 8 },
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		cr_assert_eq(load(&c, good[i].text, err, sizeof(err)), 0, "case %zu: %s", i, err);
+		cr_expect_eq(c.nbd.max_handshakes, good[i].hs, "case %zu", i);
+		cr_expect_eq(c.nbd.handshake_timeout_ms, good[i].to_ms, "case %zu", i);
+		mp_conf_free(&c);
+	}
+	/* [global] comes before the disk in a file; parse it without load()'s prefix. */
+	const char *g = "[global]\ncontrol_max_pending = 3\n" DISK;
+	mp_conf_init(&c);
+	cr_assert_eq(mp_conf_parse(&c, "g.conf", g, strlen(g), err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.control_max_pending, 3);
+	mp_conf_free(&c);
+	const char *gbad = "[global]\ncontrol_max_pending = 0\n" DISK;
+	mp_conf_init(&c);
+	cr_expect_eq(mp_conf_parse(&c, "g.conf", gbad, strlen(gbad), err, sizeof(err)), -1);
+	cr_expect(strstr(err, "g.conf:2: control_max_pending") != NULL, "%s", err);
+	mp_conf_free(&c);
+
+	/* A value in ms is printed in ms and reads back. */
+	char *text = NULL;
+	size_t len = 0;
+	cr_assert_eq(load(&c, "[nbd]\nhandshake_timeout = 1500ms\nmax_handshakes = 7\n", err, sizeof(err)), 0, "%s", err);
+	FILE *f = open_memstream(&text, &len);
+	cr_assert_not_null(f);
+	mp_conf_print_nbd(f, &c);
+	fclose(f);
+	cr_expect(strstr(text, "\nmax_handshakes = 7\nhandshake_timeout = 1500ms\n") != NULL, "%s", text);
 	free(text);
 	mp_conf_free(&c);
 }

@@ -1133,3 +1133,37 @@ Test(pdu_guard, thousands_of_outstanding_tags)
 	data_in(&s, 0x10000 + 5 * 7, 0, 0, 512, 0x81, 0, 0);
 	expect(&s, "which names no outstanding request");
 }
+
+Test(pdu_guard, data_digests_frame_data_segments)
+{
+	static struct script s;
+	static const char offer[] = "HeaderDigest=CRC32C,None\0DataDigest=CRC32C,None\0MaxRecvDataSegmentLength=8192";
+	static const char answer[] = "HeaderDigest=CRC32C\0DataDigest=CRC32C";
+	login_req(&s, offer, sizeof(offer), 0x87);
+	login_rsp(&s, answer, sizeof(answer), 0x87, 0);
+	s.hd = s.dd = true;
+	cmd(&s, 0xd0, 0xa0, 1000, 1000); /* immediate data: digest after it */
+	GOOD(&s, 0xd0);
+	READ(&s, 0xd1, 999);
+	data_in(&s, 0xd1, 0, 0, 999, 0x81, 0, 0);
+	nop_out(&s, 0xd2, 0xffffffff); /* no data: no data digest */
+	nop_in(&s, 0xd2, 0xffffffff);
+	struct result r;
+	run(&s, 1, &r);
+	cr_assert(r.st.header_digest && r.st.data_digest);
+	OK(&s);
+}
+
+Test(pdu_guard, target_offers_only_none_digests)
+{
+	static struct script s;
+	static const char offer[] = "MaxRecvDataSegmentLength=8192";
+	login_req(&s, offer, sizeof(offer), 0x87);
+	login_rsp(&s, K("DataDigest=None\0HeaderDigest=None"), 0x87, 0);
+	READ(&s, 0xd1, 512);
+	data_in(&s, 0xd1, 0, 0, 512, 0x81, 0, 0);
+	OK(&s);
+	login_req(&s, offer, sizeof(offer), 0x87);
+	login_rsp(&s, K("DataDigest=CRC32C"), 0x87, 0);
+	expect(&s, "DataDigest=CRC32C: not one of the values we offered");
+}

@@ -61,7 +61,7 @@ struct nbd_conn *nbd_conn_new(struct nbd_server *srv, int fd, enum nbd_tls_polic
 	c->id = ++srv->next_conn_id;
 	c->out_tail = &c->out_head;
 	ev_io_init(&c->io, conn_io_cb, fd, 0);
-	ev_timer_init(&c->hs_timer, conn_hs_timeout_cb, NBD_SERVER_HANDSHAKE_TIMEOUT, 0.);
+	ev_timer_init(&c->hs_timer, conn_hs_timeout_cb, srv->lim.handshake_timeout_ms / 1000.0, 0.);
 	ev_timer_init(&c->kick, conn_kick_cb, 0., 0.);
 	ev_timer_start(c->loop, &c->hs_timer);
 	c->next = srv->conns;
@@ -69,6 +69,7 @@ struct nbd_conn *nbd_conn_new(struct nbd_server *srv, int fd, enum nbd_tls_polic
 		srv->conns->prev = c;
 	srv->conns = c;
 	srv->n_conns++;
+	nbd_server_hs_begin(srv, c);  /* until transmission begins (conn_step) or it closes */
 
 	uint8_t greeting[NBD_GREETING_LEN];
 	nbd_build_greeting(greeting);
@@ -455,6 +456,8 @@ static void conn_step(struct nbd_conn *c)
 		nbd_conn_expect(c, RS_OPT_HDR, c->small, NBD_OPT_HDR_LEN);
 		nbd_hs_option(c);
 		if (!c->closed && c->rs == RS_REQ_HDR) {
+			/* Transmission: no longer a pending handshake, never evicted for a newcomer. */
+			nbd_server_hs_end(c->srv, c);
 			ev_timer_stop(c->loop, &c->hs_timer);
 			free(c->optbuf);
 			c->optbuf = NULL;

@@ -76,6 +76,16 @@ struct nbd_server {
 	struct nbd_listener *listeners;
 	struct nbd_conn *conns;           /* open connections (closed ones are unlinked) */
 	unsigned n_conns;
+	/* Connections still in the handshake, oldest first (linked through hs_prev/hs_next):
+	 * the head is the one evicted when max_handshakes is reached. */
+	struct nbd_conn *hs_head, *hs_tail;
+	unsigned n_hs;
+	bool no_hs_budget;                /* test hook NBD_SERVER_TEST_NO_BUDGET_ENV: never evict */
+	uint64_t evictions;               /* pending handshakes closed for newcomers, ever */
+	uint64_t evictions_unlogged;      /* of those, not yet in a log line */
+	ev_tstamp evict_logged_at;        /* when the last eviction line was written */
+	ev_tstamp evict_log_interval;     /* at most one such line this often (10 s; tests shorten it) */
+	ev_timer evict_log_timer;         /* writes the line for evictions within the interval */
 	uint64_t next_conn_id;
 	struct nbd_tls_creds *tls;        /* NULL: no TLS credentials (STARTTLS refused) */
 	struct nbd_limits lim;            /* every field set (defaults filled in) */
@@ -123,6 +133,8 @@ struct nbd_conn {
 	struct nbd_server *srv;  /* NULL once the server is gone */
 	struct ev_loop *loop;
 	struct nbd_conn *prev, *next;
+	bool hs_pending;         /* in the server's pending-handshake list */
+	struct nbd_conn *hs_prev, *hs_next; /* that list, by accept time */
 	uint64_t id;
 	int fd;
 	unsigned refs;           /* 1 for the socket while open + 1 per request owned by the core */
@@ -190,5 +202,15 @@ static inline bool nbd_conn_tls_on(const struct nbd_conn *c) { return c->tls || 
 /* nbd_server.c */
 const struct nbd_export *nbd_server_find_export(const struct nbd_server *srv, const char *name, size_t len);
 void nbd_server_conn_gone(struct nbd_server *srv, struct nbd_conn *c);
+/*
+ * Admission, before a new connection is set up: make room under max_handshakes (and under
+ * max_clients) by closing the oldest pending handshakes. false: no room (every connection is
+ * in transmission and max_clients is reached); the caller refuses the newcomer.
+ */
+bool nbd_server_admit(struct nbd_server *srv);
+/* A new connection enters the pending-handshake list (newest last); nbd_conn_new calls it. */
+void nbd_server_hs_begin(struct nbd_server *srv, struct nbd_conn *c);
+/* c leaves the pending-handshake list (transmission began, or it is closing); idempotent. */
+void nbd_server_hs_end(struct nbd_server *srv, struct nbd_conn *c);
 
 #endif

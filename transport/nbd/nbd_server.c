@@ -15,10 +15,16 @@
 #include "common/util.h"
 
 #define ACCEPT_BACKOFF_S 1.0
+#define EVICT_LOG_INTERVAL_S 10.0  /* at most one line about evictions this often */
+
+static void evict_log_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 void nbd_server_set_limits(struct nbd_server *srv, const struct nbd_limits *lim)
 {
 	srv->lim.max_clients = lim->max_clients ? lim->max_clients : NBD_SERVER_MAX_CLIENTS_DEFAULT;
+	srv->lim.max_handshakes = lim->max_handshakes ? lim->max_handshakes : NBD_SERVER_MAX_HANDSHAKES_DEFAULT;
+	srv->lim.handshake_timeout_ms = lim->handshake_timeout_ms ? lim->handshake_timeout_ms
+								   : NBD_SERVER_HANDSHAKE_TIMEOUT_MS;
 	srv->lim.max_inflight = lim->max_inflight ? lim->max_inflight : NBD_SERVER_MAX_INFLIGHT;
 	srv->lim.max_inflight_bytes = lim->max_inflight_bytes ? lim->max_inflight_bytes : NBD_SERVER_MAX_INFLIGHT_BYTES;
 	srv->lim.max_request = lim->max_request && lim->max_request < NBD_MAX_PAYLOAD ? lim->max_request : NBD_MAX_PAYLOAD;
@@ -31,6 +37,13 @@ struct nbd_server *nbd_server_new(struct ev_loop *loop)
 		return NULL;
 	srv->loop = loop;
 	nbd_server_set_limits(srv, &(struct nbd_limits){ 0 });
+	srv->evict_log_interval = EVICT_LOG_INTERVAL_S;
+	srv->evict_logged_at = -EVICT_LOG_INTERVAL_S;  /* the first eviction is logged at once */
+	ev_timer_init(&srv->evict_log_timer, evict_log_cb, EVICT_LOG_INTERVAL_S, 0.);
+	srv->no_hs_budget = getenv(NBD_SERVER_TEST_NO_BUDGET_ENV) != NULL;
+	if (srv->no_hs_budget)
+		mp_warn("nbd: %s set: handshake budget OFF, pending handshakes are never evicted (tests only)",
+			NBD_SERVER_TEST_NO_BUDGET_ENV);
 	return srv;
 }
 
@@ -105,6 +118,7 @@ int nbd_server_remove_export(struct nbd_server *srv, const char *name)
 
 void nbd_server_conn_gone(struct nbd_server *srv, struct nbd_conn *c)
 {
+	nbd_server_hs_end(srv, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -118,6 +132,100 @@ void nbd_server_conn_gone(struct nbd_server *srv, struct nbd_conn *c)
 unsigned nbd_server_client_count(const struct nbd_server *srv)
 {
 	return srv->n_conns;
+}
+
+unsigned nbd_server_handshake_count(const struct nbd_server *srv)
+{
+	return srv->n_hs;
+}
+
+uint64_t nbd_server_evictions(const struct nbd_server *srv)
+{
+	return srv->evictions;
+}
+
+/* ---- the pending-handshake budget ---- */
+
+void nbd_server_hs_begin(struct nbd_server *srv, struct nbd_conn *c)
+{
+	c->hs_pending = true;
+	c->hs_next = NULL;
+	c->hs_prev = srv->hs_tail;
+	if (srv->hs_tail)
+		srv->hs_tail->hs_next = c;
+	else
+		srv->hs_head = c;
+	srv->hs_tail = c;
+	srv->n_hs++;
+}
+
+void nbd_server_hs_end(struct nbd_server *srv, struct nbd_conn *c)
+{
+	if (!c->hs_pending)
+		return;
+	if (c->hs_prev)
+		c->hs_prev->hs_next = c->hs_next;
+	else
+		srv->hs_head = c->hs_next;
+	if (c->hs_next)
+		c->hs_next->hs_prev = c->hs_prev;
+	else
+		srv->hs_tail = c->hs_prev;
+	c->hs_prev = c->hs_next = NULL;
+	c->hs_pending = false;
+	srv->n_hs--;
+}
+
+static void evict_log(struct nbd_server *srv)
+{
+	mp_warn("nbd: %llu pending handshake(s) closed to admit new clients (max_handshakes %u, max_clients %u): "
+		"clients connect and do not finish the handshake", (unsigned long long)srv->evictions_unlogged,
+		srv->lim.max_handshakes, srv->lim.max_clients);
+	srv->evictions_unlogged = 0;
+	srv->evict_logged_at = ev_now(srv->loop);
+}
+
+static void evict_log_cb(struct ev_loop *loop MP_UNUSED, ev_timer *w, int revents MP_UNUSED)
+{
+	struct nbd_server *srv = mp_container_of(w, struct nbd_server, evict_log_timer);
+	if (srv->evictions_unlogged)
+		evict_log(srv);
+}
+
+/* Close the oldest pending handshake for a newcomer. */
+static void evict_oldest(struct nbd_server *srv)
+{
+	struct nbd_conn *old = srv->hs_head;
+
+	srv->evictions++;
+	srv->evictions_unlogged++;
+	/* One line per connection would let a flood fill the log: debug per client, and a warning
+	 * at most every evict_log_interval seconds with the count since the previous one (the first at
+	 * once, later ones when the interval is over). */
+	mp_debug("nbd: client %llu: closing: oldest pending handshake, room for a new client",
+		 (unsigned long long)old->id);
+	ev_tstamp wait = srv->evict_logged_at + srv->evict_log_interval - ev_now(srv->loop);
+	if (wait <= 0) {
+		evict_log(srv);
+	} else if (!ev_is_active(&srv->evict_log_timer)) {
+		ev_timer_set(&srv->evict_log_timer, wait, 0.);
+		ev_timer_start(srv->loop, &srv->evict_log_timer);
+	}
+	nbd_conn_close(old, NULL);  /* unlinks it from both lists */
+}
+
+bool nbd_server_admit(struct nbd_server *srv)
+{
+	if (!srv->no_hs_budget) {
+		/* A loop, not an if: a reload may have lowered the budget below what is pending. */
+		while (srv->hs_head && srv->n_hs >= srv->lim.max_handshakes)
+			evict_oldest(srv);
+		/* At max_clients a newcomer is worth as much as the oldest handshake: it has had
+		 * its chance the longest. Clients in transmission are never touched. */
+		if (srv->hs_head && srv->n_conns >= srv->lim.max_clients)
+			evict_oldest(srv);
+	}
+	return srv->n_conns < srv->lim.max_clients;
 }
 
 /* ---- accepting ---- */
@@ -148,7 +256,7 @@ static void listener_accept_cb(struct ev_loop *loop, ev_io *w, int revents MP_UN
 			ev_timer_start(loop, &l->backoff);
 			return;
 		}
-		if (srv->n_conns >= srv->lim.max_clients) {
+		if (!nbd_server_admit(srv)) {
 			mp_warn("nbd: %u clients connected, refusing another", srv->n_conns);
 			close(fd);
 			continue;
@@ -289,6 +397,7 @@ void nbd_server_free(struct nbd_server *srv)
 	/* Closing unlinks each connection; those with requests in the core live on, orphaned. */
 	while (srv->conns)
 		nbd_conn_close(srv->conns, "server shutting down");
+	ev_timer_stop(srv->loop, &srv->evict_log_timer);
 	nbd_tls_creds_unref(srv->tls);  /* sessions were closed above: this was the last reference */
 	while (srv->exports) {
 		struct nbd_export *x = srv->exports;

@@ -55,8 +55,19 @@ struct nbd_server;
 
 /*
  * Resource limits (nbd_server_set_limits; 0 in a field keeps its default):
- *   max_clients         connections at once, handshake included; one more is closed at accept
- *                       (default NBD_SERVER_MAX_CLIENTS_DEFAULT)
+ *   max_clients         connections at once, handshake included (default
+ *                       NBD_SERVER_MAX_CLIENTS_DEFAULT). At the limit a new connection takes the
+ *                       place of the oldest pending handshake, if there is one; else it is
+ *                       closed at accept
+ *   max_handshakes      connections still in the handshake (accepted, not yet in transmission;
+ *                       TLS handshake after STARTTLS included) at once (default
+ *                       NBD_SERVER_MAX_HANDSHAKES_DEFAULT). When a new connection arrives with
+ *                       the budget full, the OLDEST pending handshake is closed to make room:
+ *                       connections that never finish cannot lock newcomers out, and a client
+ *                       in transmission is never closed for a newcomer. O(1) per accept
+ *   handshake_timeout_ms  a connection still in the handshake this long after accept is closed
+ *                       (default NBD_SERVER_HANDSHAKE_TIMEOUT_MS); applies to connections
+ *                       accepted after the change
  *   max_inflight        requests per connection between header and reply (default
  *                       NBD_SERVER_MAX_INFLIGHT); at the limit the server stops reading that
  *                       client until replies drain
@@ -70,13 +81,23 @@ struct nbd_server;
  */
 struct nbd_limits {
 	unsigned max_clients;
+	unsigned max_handshakes;
+	uint32_t handshake_timeout_ms;
 	unsigned max_inflight;
 	uint64_t max_inflight_bytes;
 	uint32_t max_request;
 };
 void nbd_server_set_limits(struct nbd_server *srv, const struct nbd_limits *lim);
-/* A client must finish the handshake within this many seconds. */
-#define NBD_SERVER_HANDSHAKE_TIMEOUT  30.0
+#define NBD_SERVER_MAX_HANDSHAKES_DEFAULT 32u
+#define NBD_SERVER_HANDSHAKE_TIMEOUT_MS   10000u
+
+/*
+ * Test hook: with MPISCSI_TEST_NO_HANDSHAKE_BUDGET set in the environment when the server
+ * is created, max_handshakes is ignored (nothing is evicted; only max_clients and the
+ * handshake timeout hold), which is how the server behaved before the budget existed.
+ * For tests that show the budget is what keeps newcomers served.
+ */
+#define NBD_SERVER_TEST_NO_BUDGET_ENV "MPISCSI_TEST_NO_HANDSHAKE_BUDGET"
 
 /* A server with no exports and no listeners. NULL on allocation failure. */
 struct nbd_server *nbd_server_new(struct ev_loop *loop);
@@ -134,6 +155,10 @@ int nbd_server_listen(struct nbd_server *srv, const char *spec, char *err, size_
 
 /* Connected clients (in handshake or transmission), for tools and tests. */
 unsigned nbd_server_client_count(const struct nbd_server *srv);
+/* Of those, the ones still in the handshake. */
+unsigned nbd_server_handshake_count(const struct nbd_server *srv);
+/* Pending handshakes closed to make room for newcomers since the server was created. */
+uint64_t nbd_server_evictions(const struct nbd_server *srv);
 
 /*
  * Stop listening (unlinking the socket files this server created), close every

@@ -1,0 +1,34 @@
+build-e2e/obj/initiator/linkmon.o: initiator/linkmon.c \
+ initiator/linkmon.h /usr/include/libnl3/netlink/attr.h \
+ /usr/include/libnl3/netlink/netlink.h \
+ /usr/include/libnl3/netlink/netlink-compat.h \
+ /usr/include/libnl3/netlink/version.h \
+ /usr/include/libnl3/netlink/errno.h /usr/include/libnl3/netlink/types.h \
+ /usr/include/libnl3/netlink/handlers.h \
+ /usr/include/libnl3/netlink/netlink-kernel.h \
+ /usr/include/libnl3/netlink/socket.h \
+ /usr/include/libnl3/netlink/object.h /usr/include/libnl3/netlink/utils.h \
+ /usr/include/libnl3/netlink/list.h /usr/include/libnl3/netlink/addr.h \
+ /usr/include/libnl3/netlink/data.h /usr/include/libnl3/netlink/msg.h \
+ /usr/include/libnl3/netlink/route/link.h \
+ /usr/include/libnl3/netlink/cache.h common/log.h common/util.h
+initiator/linkmon.h:
+/usr/include/libnl3/netlink/attr.h:
+/usr/include/libnl3/netlink/netlink.h:
+/usr/include/libnl3/netlink/netlink-compat.h:
+/usr/include/libnl3/netlink/version.h:
+/usr/include/libnl3/netlink/errno.h:
+/usr/include/libnl3/netlink/types.h:
+/usr/include/libnl3/netlink/handlers.h:
+/usr/include/libnl3/netlink/netlink-kernel.h:
+/usr/include/libnl3/netlink/socket.h:
+/usr/include/libnl3/netlink/object.h:
+/usr/include/libnl3/netlink/utils.h:
+/usr/include/libnl3/netlink/list.h:
+/usr/include/libnl3/netlink/addr.h:
+/usr/include/libnl3/netlink/data.h:
+/usr/include/libnl3/netlink/msg.h:
+/usr/include/libnl3/netlink/route/link.h:
+/usr/include/libnl3/netlink/cache.h:
+common/log.h:
+common/util.h:

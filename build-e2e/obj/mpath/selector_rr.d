@@ -1,0 +1,7 @@
+build-e2e/obj/mpath/selector_rr.o: mpath/selector_rr.c common/util.h \
+ mpath/selector.h mpath/path.h mpath/scsi_cmd.h mpath/selector_impl.h
+common/util.h:
+mpath/selector.h:
+mpath/path.h:
+mpath/scsi_cmd.h:
+mpath/selector_impl.h:

@@ -1,0 +1,10 @@
+build-e2e/obj/tools/config_values.o: tools/config_values.c \
+ tools/config_values.h common/util.h tools/config.h mpath/lu.h \
+ common/clock.h mpath/path.h mpath/scsi_cmd.h
+tools/config_values.h:
+common/util.h:
+tools/config.h:
+mpath/lu.h:
+common/clock.h:
+mpath/path.h:
+mpath/scsi_cmd.h:
