@@ -151,7 +151,7 @@ fixture_kill() {
     done
     if kill -0 "$pid" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]]; then
         log "pid $pid ignored SIGTERM for 5 s: SIGKILL"
-        kill -KILL "$pid" 2>/dev/null
+        kill -KILL "$pid" 2>/dev/null || true   # it may have been reaped since the check
     fi
     wait "$pid" 2>/dev/null || true
     return 0
