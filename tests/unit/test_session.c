@@ -34,6 +34,8 @@
  * LUNS (LUNs 0, 1, 2) and standard INQUIRY (LUN 0 a controller, 0x0c; 1 and 2 disks), and
  * holds every other command unanswered: the attach's VPD 0x00 then stays in flight, which
  * keeps each path in "attach" (the test is about the session's state, not about attach).
+ * With serve_attach it also answers what the attach reads (VPD 0x00, 0x80, 0x83, READ
+ * CAPACITY(16), MODE SENSE(10)), so that the paths join their LUs.
  */
 struct responder {
 	ev_io lw;                    /* the listening socket */
@@ -45,13 +47,14 @@ struct responder {
 	size_t have;
 	uint32_t statsn, exp_cmdsn;
 	bool mute;                   /* read and drop everything: the initiator hears nothing */
+	bool serve_attach;           /* answer the attach's commands too */
 	bool isid_seen;              /* this connection's first Login Request was recorded */
 	unsigned accepts;            /* connections accepted */
 	unsigned ends;               /* connections the initiator ended (EOF or reset) */
 	unsigned logins;             /* final Login Responses sent */
 	unsigned nops;               /* NOP-Outs answered */
 	unsigned nops_ignored;       /* NOP-Outs read while mute */
-	unsigned report_luns, inquiries, held;
+	unsigned report_luns, inquiries, held, attach_answers;
 	uint8_t isid[8][6];          /* the ISID of each connection's login (first 8) */
 	unsigned n_isid;
 	char err[256];               /* the first thing the responder did not expect; "" if none */
@@ -173,6 +176,57 @@ static void r_data_in(struct responder *r, const uint8_t *req, const uint8_t *da
 	r_send_pdu(r, h, data, sent);
 }
 
+/* What the attach reads of a disk LUN; false for a command it does not know. Each LUN has its own identity. */
+static bool r_attach_answer(struct responder *r, const uint8_t *h, uint32_t lun)
+{
+	const uint8_t *cdb = h + 32;
+	uint8_t d[32] = { 0 };
+	uint32_t n = 0;
+	if (cdb[0] == 0x12 && (cdb[1] & 1)) {
+		d[1] = cdb[2];
+		switch (cdb[2]) {
+		case 0x00: /* supported pages */
+			d[3] = 3;
+			d[5] = 0x80;
+			d[6] = 0x83;
+			n = 7;
+			break;
+		case 0x80: /* unit serial number */
+			d[3] = 4;
+			memcpy(d + 4, "SN0", 3);
+			d[7] = (uint8_t)('0' + lun);
+			n = 8;
+			break;
+		case 0x83: /* one NAA 6 logical unit designator */
+			d[3] = 20;
+			d[4] = 0x01; /* binary */
+			d[5] = 0x03; /* associated with the LU, NAA */
+			d[7] = 16;
+			d[8] = 0x60;
+			d[9] = 0x01;
+			d[10] = 0x40;
+			d[11] = 0x50;
+			d[23] = (uint8_t)lun;
+			n = 24;
+			break;
+		default:
+			return false;
+		}
+	} else if (cdb[0] == 0x9e && (cdb[1] & 0x1f) == 0x10) {
+		mp_put_be64(d, 2047); /* 1 MiB of 512-byte blocks */
+		mp_put_be32(d + 8, 512);
+		n = 32;
+	} else if (cdb[0] == 0x5a) {
+		mp_put_be16(d, 6); /* header only: not write protected, no DPOFUA */
+		n = 8;
+	} else {
+		return false;
+	}
+	r->attach_answers++;
+	r_data_in(r, h, d, n);
+	return true;
+}
+
 static void r_scsi(struct responder *r, const uint8_t *h)
 {
 	const uint8_t *cdb = h + 32;
@@ -208,6 +262,8 @@ static void r_scsi(struct responder *r, const uint8_t *h)
 		r_data_in(r, h, d, sizeof(d));
 		return;
 	}
+	if (r->serve_attach && r_attach_answer(r, h, lun))
+		return;
 	r->held++; /* VPD pages, READ CAPACITY and the rest: never answered */
 }
 
@@ -358,6 +414,7 @@ struct fx {
 	struct mp_iscsi_session *s;
 	struct mp_iscsi_path *p[2];   /* LUN 1 on lu[0], LUN 2 on lu[1] */
 	bool freed[2];                /* the test freed it: the luns callback must not make it again */
+	unsigned ready[2];            /* the LU's ready callback ran (its first path attached) */
 	ev_prepare obs;
 	struct seen seen[2];
 	unsigned scans;
@@ -440,18 +497,26 @@ static bool run_until(struct fx *f, cond_fn *cond)
 	return cond(f);
 }
 
-static void fx_init(struct fx *f, uint32_t noop_interval_ms, uint32_t noop_timeout_ms)
+static void lu_ready_cb(struct mp_lu *lu MP_UNUSED, void *arg)
+{
+	(*(unsigned *)arg)++;
+}
+
+static void fx_init(struct fx *f, uint32_t noop_interval_ms, uint32_t noop_timeout_ms, bool serve_attach)
 {
 	memset(f, 0, sizeof(*f));
 	f->loop = ev_loop_new(EVFLAG_AUTO);
 	cr_assert_not_null(f->loop);
 	r_start(&f->r, f->loop);
+	f->r.serve_attach = serve_attach;
 	mp_evclock_init(&f->clock, f->loop);
 	struct mp_lu_opts lo;
 	mp_lu_opts_default(&lo);
 	f->lu[0] = mp_lu_new("lun1", &f->clock, &lo);
 	f->lu[1] = mp_lu_new("lun2", &f->clock, &lo);
 	cr_assert(f->lu[0] && f->lu[1]);
+	mp_lu_set_ready_cb(f->lu[0], lu_ready_cb, &f->ready[0]);
+	mp_lu_set_ready_cb(f->lu[1], lu_ready_cb, &f->ready[1]);
 	snprintf(f->portal, sizeof(f->portal), "127.0.0.1:%u", f->r.port);
 	mp_isid_derive(INI, "", f->portal, TGT, 0, f->isid);
 	for (int i = 0; i < 2; i++)
@@ -509,6 +574,18 @@ static bool both_attaching_twice(const struct fx *f)
 static bool lun1_attaching_twice(const struct fx *f)
 {
 	return f->seen[0].ups == 2;
+}
+static bool attached(const struct fx *f, int i)
+{
+	return f->p[i] && strcmp(mp_iscsi_path_state(f->p[i]), "attached") == 0;
+}
+static bool both_attached_once(const struct fx *f)
+{
+	return attached(f, 0) && attached(f, 1) && f->seen[0].ups == 1 && f->seen[1].ups == 1;
+}
+static bool both_attached_twice(const struct fx *f)
+{
+	return attached(f, 0) && attached(f, 1) && f->seen[0].ups == 2 && f->seen[1].ups == 2;
 }
 static bool session_idle(const struct fx *f)
 {
@@ -595,7 +672,7 @@ static void down_and_back(struct fx *f)
 Test(session, target_closes_connection_paths_go_down_and_back_together, .timeout = 30)
 {
 	struct fx f;
-	fx_init(&f, 200, 400);
+	fx_init(&f, 200, 400, false);
 	first_login(&f);
 	/* The target closes the connection (FIN). */
 	r_close_conn(&f.r);
@@ -606,7 +683,7 @@ Test(session, target_closes_connection_paths_go_down_and_back_together, .timeout
 Test(session, silent_target_nop_timeout_paths_go_down_and_back_together, .timeout = 30)
 {
 	struct fx f;
-	fx_init(&f, 100, 300);
+	fx_init(&f, 100, 300, false);
 	first_login(&f);
 	/* The connection stays open but nothing comes back: only the NOP-Out deadline can tell. */
 	f.r.mute = true;
@@ -629,7 +706,7 @@ Test(session, silent_target_nop_timeout_paths_go_down_and_back_together, .timeou
 Test(session, freeing_a_path_with_a_command_in_flight_resets_the_session, .timeout = 30)
 {
 	struct fx f;
-	fx_init(&f, 200, 400);
+	fx_init(&f, 200, 400, false);
 	first_login(&f);
 	/* The held VPD 0x00 of LUN 2's attach is in flight on the shared session. */
 	cr_assert_geq(mp_iscsi_session_inflight(f.s, f.p[1]), 1);
@@ -658,6 +735,57 @@ Test(session, freeing_a_path_with_a_command_in_flight_resets_the_session, .timeo
 	struct mp_iscsi_session_view v;
 	mp_iscsi_session_view(f.s, &v);
 	cr_assert_eq(v.logins, 2);
+	cr_assert_str_eq(f.r.err, "");
+	fx_free(&f);
+}
+
+/* With the attach answered, the paths are UP in their LUs: the LUs see them leave and come back. */
+Test(session, attached_paths_leave_and_rejoin_their_lus_together, .timeout = 30)
+{
+	struct fx f;
+	fx_init(&f, 200, 400, true);
+	cr_assert(run_until(&f, both_attached_once), "paths did not attach: states %s/%s, responder error \"%s\"",
+		  f.p[0] ? mp_iscsi_path_state(f.p[0]) : "-", f.p[1] ? mp_iscsi_path_state(f.p[1]) : "-", f.r.err);
+	cr_assert_eq(f.scans, 1);
+	assert_scan(&f, 0);
+	cr_assert_eq(f.seen[0].up_turn, f.seen[1].up_turn);
+	for (int i = 0; i < 2; i++) {
+		assert_path(&f, i, "attached", MP_PATH_UP);
+		cr_assert(mp_lu_path_usable(mp_iscsi_path_core(f.p[i])));
+		cr_assert_eq(f.ready[i], 1);
+		cr_assert_not_null(mp_lu_get_info(f.lu[i]));
+		cr_assert_eq(mp_lu_get_info(f.lu[i])->num_blocks, 2048);
+	}
+	cr_assert_str_neq(mp_lu_get_info(f.lu[0])->designator, mp_lu_get_info(f.lu[1])->designator);
+
+	r_close_conn(&f.r);
+	cr_assert(run_until(&f, both_down_once), "paths did not go down: downs %u/%u", f.seen[0].downs,
+		  f.seen[1].downs);
+	cr_assert_eq(f.seen[0].down_turn, f.seen[1].down_turn, "the paths went down at turns %u and %u",
+		     f.seen[0].down_turn, f.seen[1].down_turn);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(f.seen[i].core_at_down, MP_PATH_DOWN);
+		cr_assert(f.seen[i].lu_saw_down, "LU of LUN %d did not see its path down", i + 1);
+	}
+
+	cr_assert(run_until(&f, both_attached_twice), "paths did not attach again: ups %u/%u, states %s/%s",
+		  f.seen[0].ups, f.seen[1].ups, mp_iscsi_path_state(f.p[0]), mp_iscsi_path_state(f.p[1]));
+	cr_assert_eq(f.seen[0].up_turn, f.seen[1].up_turn, "the paths came back at turns %u and %u",
+		     f.seen[0].up_turn, f.seen[1].up_turn);
+	for (int i = 0; i < 2; i++) {
+		assert_path(&f, i, "attached", MP_PATH_UP);
+		cr_assert(mp_lu_path_usable(mp_iscsi_path_core(f.p[i])));
+		cr_assert_eq(f.ready[i], 1, "the ready callback runs once per LU");
+	}
+	cr_assert_eq(f.scans, 2);
+	assert_scan(&f, 1);
+	struct mp_iscsi_session_view v;
+	mp_iscsi_session_view(f.s, &v);
+	cr_assert_eq(v.logins, 2);
+	cr_assert_eq(f.r.n_isid, 2);
+	cr_assert_arr_eq(f.r.isid[1], f.isid, 6);
+	cr_assert_eq(f.r.held, 0, "%u command(s) the responder does not know", f.r.held);
+	cr_assert_gt(f.r.attach_answers, 0);
 	cr_assert_str_eq(f.r.err, "");
 	fx_free(&f);
 }
