@@ -35,7 +35,8 @@
  * holds every other command unanswered: the attach's VPD 0x00 then stays in flight, which
  * keeps each path in "attach" (the test is about the session's state, not about attach).
  * With serve_attach it also answers what the attach reads (VPD 0x00, 0x80, 0x83, READ
- * CAPACITY(16), MODE SENSE(10)), so that the paths join their LUs.
+ * CAPACITY(16), MODE SENSE(10)), so that the paths join their LUs. With garble_luns it answers
+ * that many REPORT LUNS with a list the parser refuses (see r_scsi).
  */
 struct responder {
 	ev_io lw;                    /* the listening socket */
@@ -49,6 +50,7 @@ struct responder {
 	bool mute;                   /* read and drop everything: the initiator hears nothing */
 	bool serve_attach;           /* answer the attach's commands too */
 	bool isid_seen;              /* this connection's first Login Request was recorded */
+	unsigned garble_luns;        /* REPORT LUNS answers still to send malformed */
 	unsigned accepts;            /* connections accepted */
 	unsigned ends;               /* connections the initiator ended (EOF or reset) */
 	unsigned logins;             /* final Login Responses sent */
@@ -243,6 +245,18 @@ static void r_scsi(struct responder *r, const uint8_t *h)
 		mp_put_be32(d, 24);
 		d[9] = 0; d[17] = 1; d[25] = 2; /* LUNs 0, 1, 2 (byte 1 of each 8-byte entry) */
 		r->report_luns++;
+		if (r->garble_luns) {
+			/*
+			 * A LUN LIST LENGTH of 20, not a multiple of 8 (the third entry cut short), and
+			 * only those 8 + 20 bytes sent: the transfer is well formed (r_data_in reports
+			 * the short answer as an underflow residual, as the PDU guard requires), so
+			 * only initiator/report_luns.c's parser can refuse it.
+			 */
+			r->garble_luns--;
+			mp_put_be32(d, 20);
+			r_data_in(r, h, d, 8 + 20);
+			return;
+		}
 		r_data_in(r, h, d, sizeof(d));
 		return;
 	}
@@ -421,20 +435,23 @@ struct fx {
 	bool scan_ok[MAX_SCANS];
 	size_t scan_n[MAX_SCANS];
 	uint32_t scan_luns[MAX_SCANS][4];
+	char scan_why[MAX_SCANS][160]; /* the callback's why; "" for NULL */
 	uint8_t isid[6];
 	char portal[32];
 };
 
 /* Makes the paths of LUNs 1 and 2 the first time the session lists them, as tools/targets.c does. */
 static void luns_cb(void *arg, struct mp_iscsi_session *s, bool ok, const uint32_t *luns, size_t n,
-		    const char *why MP_UNUSED)
+		    const char *why)
 {
 	struct fx *f = arg;
 	cr_assert_eq(s, f->s);
 	if (f->scans < MAX_SCANS) {
 		f->scan_ok[f->scans] = ok;
 		f->scan_n[f->scans] = n;
-		memcpy(f->scan_luns[f->scans], luns, MP_MIN(n, (size_t)4) * sizeof(*luns));
+		if (n) /* a failed scan passes luns NULL */
+			memcpy(f->scan_luns[f->scans], luns, MP_MIN(n, (size_t)4) * sizeof(*luns));
+		snprintf(f->scan_why[f->scans], sizeof(f->scan_why[0]), "%s", why ? why : "");
 	}
 	f->scans++;
 	for (size_t i = 0; ok && i < n; i++) {
@@ -786,6 +803,80 @@ Test(session, attached_paths_leave_and_rejoin_their_lus_together, .timeout = 30)
 	cr_assert_arr_eq(f.r.isid[1], f.isid, 6);
 	cr_assert_eq(f.r.held, 0, "%u command(s) the responder does not know", f.r.held);
 	cr_assert_gt(f.r.attach_answers, 0);
+	cr_assert_str_eq(f.r.err, "");
+	fx_free(&f);
+}
+
+static bool three_scans(const struct fx *f)
+{
+	return f->scans == 3;
+}
+
+/*
+ * Issue 10, "Bad input": a malformed REPORT LUNS answer costs the rescan, not the session.
+ * The scan after the second login fails; the LUNs of the first stay known, both paths stay
+ * registered and attach again, nothing is torn down, and a later rescan that is answered
+ * honestly succeeds on the same login.
+ */
+Test(session, malformed_report_luns_keeps_the_old_luns_and_the_session, .timeout = 30)
+{
+	struct fx f;
+	fx_init(&f, 200, 400, false);
+	first_login(&f);
+	f.r.garble_luns = 1;
+	r_close_conn(&f.r);
+	cr_assert(run_until(&f, both_down_once), "paths did not go down: downs %u/%u", f.seen[0].downs,
+		  f.seen[1].downs);
+	unsigned ends = f.r.ends;
+	cr_assert(run_until(&f, both_attaching_twice), "paths did not come back after the failed scan: accepts %u, "
+		  "scans %u, ups %u/%u, states %s/%s, responder error \"%s\"", f.r.accepts, f.scans, f.seen[0].ups,
+		  f.seen[1].ups, mp_iscsi_path_state(f.p[0]), mp_iscsi_path_state(f.p[1]), f.r.err);
+	cr_assert_eq(f.seen[0].up_turn, f.seen[1].up_turn);
+	cr_assert_eq(f.r.report_luns, 2);
+	cr_assert_eq(f.r.garble_luns, 0, "the responder never sent the malformed answer");
+	cr_assert_eq(f.scans, 2, "the luns callback ran %u times for 2 logins", f.scans);
+	cr_assert(!f.scan_ok[1], "the malformed REPORT LUNS answer was taken");
+	cr_assert_eq(f.scan_n[1], 0);
+	cr_assert_str_neq(f.scan_why[1], "", "a failed scan without a reason");
+	cr_assert(strstr(f.scan_why[1], "REPORT LUNS"), "why: %s", f.scan_why[1]);
+
+	/* The old LUN set is kept and the session is not torn down for it. */
+	cr_assert_eq(mp_iscsi_session_n_paths(f.s), 2);
+	for (int i = 0; i < 2; i++)
+		assert_path(&f, i, "attach", MP_PATH_ATTACHING);
+	cr_assert(mp_iscsi_session_ready(f.s));
+	bool known = false;
+	cr_assert(mp_iscsi_session_lists_lun(f.s, 1, &known) && known, "LUN 1 forgotten");
+	cr_assert(mp_iscsi_session_lists_lun(f.s, 2, &known) && known, "LUN 2 forgotten");
+	struct mp_iscsi_session_view v;
+	mp_iscsi_session_view(f.s, &v);
+	cr_assert_str_eq(v.state, "logged-in");
+	cr_assert(v.logged_in);
+	cr_assert_eq(v.logins, 2);
+	cr_assert_eq(v.n_luns, 2);
+	cr_assert_eq(f.r.accepts, 2);
+	cr_assert_eq(f.r.logins, 2);
+
+	/* A rescan on the same login, answered honestly, lists {1, 2} again. */
+	mp_iscsi_session_rescan(f.s);
+	cr_assert(run_until(&f, three_scans), "the rescan did not report: scans %u, REPORT LUNS %u", f.scans,
+		  f.r.report_luns);
+	assert_scan(&f, 2);
+	cr_assert_str_eq(f.scan_why[2], "");
+	cr_assert_eq(f.r.report_luns, 3);
+	/* 3 scan + 2 attach INQUIRYs at the first login, 0 + 2 at the second (its scan failed), 3 now. */
+	cr_assert_eq(f.r.inquiries, 5 + 2 + 3, "%u INQUIRYs", f.r.inquiries);
+	for (int i = 0; i < 2; i++) {
+		assert_path(&f, i, "attach", MP_PATH_ATTACHING);
+		cr_assert_eq(f.seen[i].ups, 2);
+		cr_assert_eq(f.seen[i].downs, 1);
+	}
+	mp_iscsi_session_view(f.s, &v);
+	cr_assert_str_eq(v.state, "logged-in");
+	cr_assert_eq(v.logins, 2);
+	cr_assert_eq(v.n_luns, 2);
+	cr_assert_eq(f.r.accepts, 2, "the session reconnected");
+	cr_assert_eq(f.r.ends, ends, "the session closed its connection");
 	cr_assert_str_eq(f.r.err, "");
 	fx_free(&f);
 }
