@@ -454,7 +454,7 @@ hostvm_setup() {
     # panic; net.ifnames=0: udev keeps the eth<k-1> names
     ip netns exec "$TGT_NS" qemu-system-x86_64 -nodefaults -machine q35 -accel tcg -cpu max \
         -m "${HOSTVM_MEM:-768}" -smp "${HOSTVM_SMP:-1}" -kernel "$kernel" -initrd "$cache/initramfs.cpio.gz" \
-        -append "console=ttyS0 quiet panic=-1 no_timer_check net.ifnames=0 hostvm.paths=$k_paths hostvm.load=$load hostvm.share=$HOSTVM_SHARE hostvm.udev=${HOSTVM_UDEV:-1} hostvm.etc=$FIX_DIR/hostvm-etc.tar ${HOSTVM_APPEND:-}" \
+        -append "console=ttyS0 quiet panic=-1 no_timer_check net.ifnames=0 hostvm.paths=$k_paths hostvm.load=$load hostvm.share=$HOSTVM_SHARE hostvm.udev=${HOSTVM_UDEV:-1} hostvm.etc=$FIX_DIR/hostvm-etc.tar hostvm.repo=$(cd "$HOSTVM_SRC/../../.." && pwd) ${HOSTVM_APPEND:-}" \
         -display none -no-reboot \
         -monitor "unix:$HOSTVM_MON,server=on,wait=off" \
         -chardev "file,id=con,path=$HOSTVM_CONSOLE" -serial chardev:con \

@@ -14,6 +14,9 @@
 #   hostvm.share=PATH       the writable share (9p tag "share") is mounted at /mnt/share and, when
 #                           PATH is given (the host's path of the folder), at PATH too
 #   hostvm.udev=0           do not start udevd even if the host has it
+#   hostvm.repo=PATH        the source tree on the host: when it lies under a folder the guest covers
+#                           with a tmpfs (/tmp, /run, /var, /mnt: a CI clone in /tmp), it is bound
+#                           back at the same path so the guest still runs its build
 #   hostvm.etc=PATH         a tar of the host's /etc (member names etc/...) at PATH on the host:
 #                           the guest's /etc is unpacked from it (else copied file by file)
 # Console (ttyS0): MPI-HOSTVM-READY ... (or MPI-HOSTVM-FAIL: why, then power off).
@@ -38,7 +41,7 @@ fail() {
     sleep 60
 }
 
-PATHS=2 LOAD=all SHARE='' UDEV=1 ETC_TAR=
+PATHS=2 LOAD=all SHARE='' UDEV=1 ETC_TAR= REPO=
 for w in $(cat /proc/cmdline); do
     case $w in
         hostvm.paths=*) PATHS=${w#*=} ;;
@@ -46,6 +49,7 @@ for w in $(cat /proc/cmdline); do
         hostvm.share=*) SHARE=${w#*=} ;;
         hostvm.udev=*) UDEV=${w#*=} ;;
         hostvm.etc=*) ETC_TAR=${w#*=} ;;
+        hostvm.repo=*) REPO=${w#*=} ;;
     esac
 done
 phase kernel
@@ -86,10 +90,20 @@ else
 fi
 echo hostvm > "$R/etc/hostname"
 hostname hostvm
+# The source tree may live under a folder that the tmpfs mounts below cover: keep a view of it.
+case "$REPO" in
+    /tmp/*|/run/*|/var/*|/mnt/*)
+        mkdir -p /keep-repo
+        mount --bind "$R$REPO" /keep-repo || fail "bind the source tree $REPO" ;;
+    *) REPO= ;;
+esac
 mount -t tmpfs -o mode=755 run "$R/run" || fail "tmpfs /run"
 mount -t tmpfs -o mode=755 var "$R/var" || fail "tmpfs /var"
 mount -t tmpfs -o mode=1777 tmp "$R/tmp" || fail "tmpfs /tmp"
 mount -t tmpfs -o mode=755 mnt "$R/mnt" || fail "tmpfs /mnt"
+if [ -n "$REPO" ]; then
+    mkdir -p "$R$REPO" && mount -o move /keep-repo "$R$REPO" || fail "source tree back at $REPO"
+fi
 mkdir -p "$R/run/lock" "$R/var/tmp" "$R/var/lib" "$R/var/log" "$R/var/cache" "$R/var/spool"
 chmod 1777 "$R/var/tmp" "$R/run/lock"
 ln -s /run "$R/var/run"
