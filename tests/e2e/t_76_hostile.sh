@@ -297,6 +297,9 @@ run_case() {
     else
         res="ok"
         log "$mode: ok (lies $nlies; reads ok/err $((nok - nbad))/$nerr; writes acked/err ${#acked[@]}/$nwerr)"
+        # A followed redirect leaves the session on the portal it was sent to (straight to
+        # tgtd): the next case needs its path through the proxy again.
+        [[ ${KIND[$mode]} != redirect ]] || restart_daemon "$mode"
     fi
     RESULTS+=("| $mode | $res | $nlies | $((nok - nbad))/$nbad/$nerr | ${#acked[@]}/$nwerr | $((SECONDS - t0)) | $(IFS=";"; echo "${why[*]}") |")
 }
