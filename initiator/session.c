@@ -85,6 +85,10 @@ struct mp_iscsi_session {
 	ev_timer watchdog;       /* NOP-Out keepalive, command and login deadlines */
 	ev_timer retry;          /* reconnect backoff, and deferred teardown (0 s) */
 	ev_timer kick;           /* deferred rescan (0 s): never started from inside a callback chain */
+	ev_timer notify;         /* tells the owner a scan's result (0 s), from the loop */
+	bool notify_first;       /* that scan was the first after a login: paths attach after it */
+	bool notify_ok;
+	char notify_why[160];
 	struct ev_loop *loop;
 	struct iscsi_context *ctx;
 	struct mp_pdu_guard *guard; /* checks every PDU before libiscsi sees it; NULL with the test hook */
@@ -579,14 +583,35 @@ static void scan_finish(struct mp_iscsi_session *s, bool ok, const char *why)
 			s->known_luns = k;
 			s->n_luns = s->scan_n_da;
 			s->scanned_ok = true;
+		} else {
+			ok = false;
+			why = "out of memory";
 		}
 	}
-	bool first = s->st == SESS_SCAN;
-	if (first)
+	if (s->st == SESS_SCAN) {
 		set_st(s, SESS_FULL);
+		s->notify_first = true;
+	}
+	/* The owner hears it from the loop, not from inside libiscsi's callback chain (it may free
+	 * paths, which can reset this session). */
+	s->notify_ok = ok;
+	snprintf(s->notify_why, sizeof(s->notify_why), "%s", why ? why : "");
+	ev_timer_stop(s->loop, &s->notify);
+	ev_timer_set(&s->notify, 0., 0.);
+	ev_timer_start(s->loop, &s->notify);
+}
+
+static void notify_cb(struct ev_loop *loop MP_UNUSED, ev_timer *w, int revents MP_UNUSED)
+{
+	struct mp_iscsi_session *s = mp_container_of(w, struct mp_iscsi_session, notify);
+	bool first = s->notify_first;
+	s->notify_first = false;
+	if (!s->ctx || s->teardown_pending)
+		return; /* the next login scans again */
 	/* The owner adds paths for new LUNs (they attach at once) and frees those of LUNs gone. */
-	s->o.luns(s->o.luns_arg, s, ok, ok ? s->scan_da : NULL, ok ? s->scan_n_da : 0, why);
-	if (first)
+	s->o.luns(s->o.luns_arg, s, s->notify_ok, s->notify_ok ? s->known_luns : NULL,
+		  s->notify_ok ? s->n_luns : 0, s->notify_ok ? NULL : s->notify_why);
+	if (first && s->ctx && !s->teardown_pending)
 		for (size_t i = 0; i < s->n_paths; i++)
 			mp_iscsi_path_session_up(s->paths[i]);
 	if (s->scan_again) {
@@ -740,6 +765,8 @@ static void set_abortive_close(struct iscsi_context *ctx)
 static void destroy_context(struct mp_iscsi_session *s)
 {
 	ev_timer_stop(s->loop, &s->kick);
+	ev_timer_stop(s->loop, &s->notify);
+	s->notify_first = false;
 	if (s->guarded_fd >= 0) {
 		mp_sock_guard_detach(s->guarded_fd);
 		s->guarded_fd = -1;
@@ -1003,6 +1030,7 @@ struct mp_iscsi_session *mp_iscsi_session_new(struct ev_loop *loop, const struct
 	ev_timer_start(loop, &s->watchdog);
 	ev_timer_init(&s->retry, retry_cb, 0., 0.);
 	ev_timer_init(&s->kick, kick_cb, 0., 0.);
+	ev_timer_init(&s->notify, notify_cb, 0., 0.);
 	set_st(s, SESS_IDLE);
 	/* Connect from the loop: the owner registers the session before any callback. */
 	ev_timer_start(loop, &s->retry);
@@ -1019,6 +1047,7 @@ void mp_iscsi_session_free(struct mp_iscsi_session *s)
 	ev_timer_stop(s->loop, &s->watchdog);
 	ev_timer_stop(s->loop, &s->retry);
 	ev_timer_stop(s->loop, &s->kick);
+	ev_timer_stop(s->loop, &s->notify);
 	free(s->paths);
 	free(s->scan_buf);
 	free(s->scan_luns);
