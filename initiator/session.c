@@ -37,12 +37,10 @@
 #define SCAN_UA_RETRIES 5
 /* Standard INQUIRY bytes the scan needs (qualifier, type). */
 #define SCAN_INQUIRY_LEN 36
-/* PDUs one iscsi_service() call may take in: a target that sends faster than we parse (a
- * NOP-In storm) gets the rest read on the next loop turn, so other work goes on (about 10 ms
- * of work at most). Normal traffic never reaches it: 4096 PDUs is more than a socket buffer
- * of Data-In holds. (A budget of 64, reached all the time under load, made LIO sessions go
- * silent in t_81/t_82; not understood yet, see docs/RELIABILITY.md.) */
-#define SERVICE_PDU_BUDGET 4096
+/* No per-service PDU budget (the guard's mp_pdu_guard_budget()): pausing libiscsi's read loop
+ * with EAGAIN made LIO sessions go silent under load (t_81/t_82, with budgets of 64 and 4096;
+ * not understood, see docs/RELIABILITY.md). A NOP-In storm is refused by the guard instead
+ * (more than 256 pings unanswered), which costs the path, not the loop. */
 /* Login redirects followed in a row before the original portal is tried again. */
 #define REDIRECTS_MAX 4
 
@@ -288,13 +286,9 @@ static void io_cb(struct ev_loop *loop MP_UNUSED, ev_io *w, int revents)
 	}
 	if (revents & EV_WRITE)
 		pev |= POLLOUT;
-	if (s->guard)
-		mp_pdu_guard_budget(s->guard, SERVICE_PDU_BUDGET);
 	/* Once logged in, the service call that meets the guard's refusal cancels the tasks and
 	 * returns 0; only a later call (which needs another POLLIN) would fail: tear down now. */
 	int src = s->ctx ? iscsi_service(s->ctx, pev) : 0;
-	if (s->guard && mp_pdu_guard_in_paused(s->guard))
-		mp_debug("session %u: service paused after the PDU budget (revents %d)", s->o.id, revents);
 	if (src < 0 || (s->guard && mp_pdu_guard_failed(s->guard))) {
 		if (!follow_redirect(s))
 			schedule_teardown(s, conn_error(s));
