@@ -231,7 +231,10 @@ lio_setup() {
         LIO_URLS+="${LIO_URLS:+ }$(lio_url "$k")"
     done
 
-    local mem=$(( 192 + size_mb * 2 )) t0 t1 st kernel=$cache/vmlinux
+    # Room for disk0's ramdisk, LUNs added later (lio_add_lun) and the network's receive buffers:
+    # short of memory under load, a virtio-net queue can stop being refilled and the path looks
+    # dead to the initiator (connects fail). LIO_MEM overrides.
+    local mem=${LIO_MEM:-$(( 512 + size_mb * 4 ))} t0 t1 st kernel=$cache/vmlinux
     [[ -s $kernel ]] || kernel=$cache/vmlinuz
     t0=$(date +%s%N)
     ip netns exec "$TGT_NS" qemu-system-x86_64 -nodefaults -machine q35 -accel tcg -cpu max \
