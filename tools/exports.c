@@ -38,6 +38,8 @@ struct mp_exports {
 static void limits_from(const struct mp_conf *c, struct nbd_limits *l)
 {
 	l->max_clients = c->nbd.max_clients;
+	l->max_handshakes = c->nbd.max_handshakes;
+	l->handshake_timeout_ms = c->nbd.handshake_timeout_ms;
 	l->max_inflight = c->nbd.max_inflight;
 	l->max_inflight_bytes = (uint64_t)c->nbd.max_inflight_mib << 20;
 	l->max_request = c->nbd.max_request_kib << 10;

@@ -21,34 +21,6 @@ int mp_nbd_tls_load(const struct mp_conf *c, struct nbd_tls_creds **out, char *e
 	return *out ? 0 : -1;
 }
 
-int mp_nbd_listen_all(struct nbd_server *srv, const struct mp_conf *c, char *err, size_t errlen)
-{
-	for (size_t i = 0; i < c->nbd.n_listen; i++) {
-		struct nbd_listen_opts o = { .insecure = c->nbd.insecure };
-		switch (mp_conf_listen_tls(c, i)) {
-		case MP_CONF_LISTEN_PLAIN: o.tls = NBD_TLS_NONE; break;
-		case MP_CONF_LISTEN_TLS_OPTIONAL: o.tls = NBD_TLS_OPTIONAL; break;
-		case MP_CONF_LISTEN_TLS_REQUIRED: o.tls = NBD_TLS_REQUIRED; break;
-		}
-		if (nbd_server_listen_opts(srv, c->nbd.listen[i], &o, err, errlen) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-void mp_nbd_apply_limits(struct nbd_server *srv, const struct mp_conf *c)
-{
-	const struct nbd_limits lim = {
-		.max_clients = c->nbd.max_clients,
-		.max_handshakes = c->nbd.max_handshakes,
-		.handshake_timeout_ms = c->nbd.handshake_timeout_ms,
-		.max_inflight = c->nbd.max_inflight,
-		.max_inflight_bytes = (uint64_t)c->nbd.max_inflight_mib << 20,
-		.max_request = c->nbd.max_request_kib << 10,
-	};
-	nbd_server_set_limits(srv, &lim);
-}
-
 void mp_nbd_listen_summary(const struct mp_conf *c, char *buf, size_t n)
 {
 	size_t used = 0;

@@ -14,13 +14,6 @@
  */
 int mp_nbd_tls_load(const struct mp_conf *c, struct nbd_tls_creds **out, char *err, size_t errlen);
 
-/* The [nbd] limits (max_clients, max_handshakes, handshake_timeout, max_inflight, ...) onto
- * the server; at start and on every reload (the handshake timeout holds for connections
- * accepted afterwards). */
-void mp_nbd_apply_limits(struct nbd_server *srv, const struct mp_conf *c);
-/* Listen on every [nbd] listen address with its TLS policy. Returns 0, or -1 with err. */
-int mp_nbd_listen_all(struct nbd_server *srv, const struct mp_conf *c, char *err, size_t errlen);
-
 /* "unix:/run/x.sock, tcp:127.0.0.1:10809" for a log line. */
 void mp_nbd_listen_summary(const struct mp_conf *c, char *buf, size_t n);
 

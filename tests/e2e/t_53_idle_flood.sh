@@ -52,6 +52,23 @@ _up() { _socket_accepts "$SOCK" && _socket_accepts "$CTL" && grep -q "nbd: liste
 wait_until 30 _up || { tail -n 20 "$DAEMON_LOG" >&2; die "daemon not listening after 30 s"; }
 log "daemon pid $DAEMON_PID: unix:$SOCK (TLS optional), tcp:127.0.0.1:$PORT (TLS required), control $CTL"
 
+# The configured handshake deadline is the one applied (3 s, not the 10 s default): one idle
+# connection is closed by the daemon after 2.5-6 s.
+idle_close_s=$(ip netns exec "$INI_NS" /usr/bin/python3 - "$SOCK" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.settimeout(15); s.connect(sys.argv[1]); t0 = time.monotonic()
+try:
+    while s.recv(4096):
+        pass
+except OSError:
+    pass
+print("%.1f" % (time.monotonic() - t0))
+PY
+)
+awk -v t="$idle_close_s" 'BEGIN { exit !(t >= 2.5 && t <= 6) }' ||
+    die "an idle NBD connection was closed after ${idle_close_s} s, want the configured handshake_timeout = 3"
+log "handshake_timeout = 3 applied: an idle connection is closed after $idle_close_s s"
+
 # ---------------------------------------------------------------- helpers
 # client.py write|read|hold unix:PATH|tcp:PORT [PSKFILE] PATTERNFILE [GOFILE]
 #   write: put PATTERNFILE at offset 0. read: connect, read, compare; prints "SECONDS match".
