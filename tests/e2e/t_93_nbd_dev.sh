@@ -62,7 +62,9 @@ log "no nbd module: $(grep -m1 'nbd module is not loaded' "$HOSTVM_DAEMON_LOG" |
 hostvm_daemon_stop
 
 g 'modprobe nbd nbds_max=4 && test -b /dev/nbd1' || die "modprobe nbd failed in the guest"
-g 'truncate -s 16M /tmp/busy.img && qemu-nbd -c /dev/nbd1 -f raw /tmp/busy.img && test -s /sys/block/nbd1/pid' ||
+# (qemu-nbd -c returns before the kernel shows the connection's pid: a bounded wait for it)
+g 'truncate -s 16M /tmp/busy.img && qemu-nbd -c /dev/nbd1 -f raw /tmp/busy.img &&
+   for i in $(seq 100); do test -s /sys/block/nbd1/pid && exit 0; sleep 0.1; done; exit 1' ||
     die "qemu-nbd could not hold /dev/nbd1: $(g 'ls /sys/block/nbd1; dmesg | tail -5')"
 hostvm_conf "$SHARE/bad2.conf" "frontend = socket
 frontend = nbd-device:/dev/nbd1"
