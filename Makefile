@@ -27,10 +27,12 @@ LDFLAGS  += -fsanitize=address,undefined
 BUILD    := build-san
 endif
 
-# Every .c under the layer folders goes into the library; tools/*.c with a main() are programs.
-MAINS    := tools/mpiscsid.c tools/mpiscsiadm.c
+# Every .c under the layer folders goes into the library; tools/PROGRAM/main.c are the programs
+# (tools/mpiscsid, tools/mpiscsiadm; tools/ctl is the control protocol both use). tests/fuzz/fuzz.mk
+# compiles the same LIB_SRC again with clang.
+MAINS    := tools/mpiscsid/main.c tools/mpiscsiadm/main.c
 LIB_SRC  := $(sort $(wildcard common/*.c mpath/*.c initiator/*.c transport/*/*.c) \
-                   $(filter-out $(MAINS),$(wildcard tools/*.c)))
+                   $(filter-out $(MAINS),$(wildcard tools/*/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/lib/libmpiscsi.a
 BINS     := $(BUILD)/bin/mpiscsid $(BUILD)/bin/mpiscsiadm
@@ -51,7 +53,7 @@ $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIB)
+$(BUILD)/bin/%: $(BUILD)/obj/tools/%/main.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
@@ -63,7 +65,10 @@ $(BUILD)/tests/%: tests/helpers/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
--include $(LIB_OBJ:.o=.d) $(BINS:$(BUILD)/bin/%=$(BUILD)/obj/tools/%.d)
+# the programs' objects are kept (not intermediate files make would delete)
+.SECONDARY: $(BINS:$(BUILD)/bin/%=$(BUILD)/obj/tools/%/main.o)
+
+-include $(LIB_OBJ:.o=.d) $(BINS:$(BUILD)/bin/%=$(BUILD)/obj/tools/%/main.d)
 
 ## deps: install every Debian package needed to build, test, demo and benchmark
 deps:

@@ -25,8 +25,7 @@ FUZZ_CFLAGS  := -std=gnu11 -O1 -g -D_GNU_SOURCE -I. $(FUZZ_PKG_CFLAGS) $(FUZZ_SA
 
 # The library, instrumented. -Werror is left off for it: its warnings are gcc's business
 # (clang 14 warns about a glibc netlink macro in initiator/linkmon.c).
-FUZZ_LIB_SRC := $(sort $(wildcard common/*.c mpath/*.c initiator/*.c transport/*/*.c) \
-                       $(filter-out tools/mpiscsid.c tools/mpiscsiadm.c,$(wildcard tools/*.c)))
+FUZZ_LIB_SRC := $(LIB_SRC)
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_LIB     := $(FUZZ_BUILD)/libmpiscsi-fuzz.a
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)

@@ -2,7 +2,7 @@
 #ifndef MP_TESTS_FUZZ_CONF_CHECK_H
 #define MP_TESTS_FUZZ_CONF_CHECK_H
 
-#include "tools/config.h"
+#include "tools/mpiscsid/config.h"
 #include "common/log.h"
 #include "tests/fuzz/fuzz_common.h"
 

@@ -1,7 +1,7 @@
 /* libFuzzer target: iscsi:// URLs through mp_conf_add_url(), one per input line, merged into one config. */
 #include <string.h>
 
-#include "tools/config.h"
+#include "tools/mpiscsid/config.h"
 #include "tests/fuzz/fuzz_conf_check.h"
 
 /*

@@ -1,7 +1,7 @@
 /* libFuzzer target: the INI configuration file parser mp_conf_parse(), then mp_conf_validate(), with contract checks. */
 #include <string.h>
 
-#include "tools/config.h"
+#include "tools/mpiscsid/config.h"
 #include "tests/fuzz/fuzz_conf_check.h"
 
 /*

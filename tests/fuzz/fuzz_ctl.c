@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "tools/ctl_proto.h"
+#include "tools/ctl/ctl_proto.h"
 #include "tests/fuzz/fuzz_common.h"
 
 static void check_error(const struct mp_ctl_error *e)

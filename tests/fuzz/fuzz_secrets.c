@@ -1,7 +1,7 @@
 /* libFuzzer target: the CHAP secrets file parser mp_secrets_parse(), with its contract and "messages never quote the file" checked. */
 #include <string.h>
 
-#include "tools/secrets.h"
+#include "tools/mpiscsid/secrets.h"
 #include "tests/fuzz/fuzz_common.h"
 
 #define NAME "fuzz.secrets"

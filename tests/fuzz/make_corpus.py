@@ -233,7 +233,7 @@ put("report_luns", "small-max", bytes(rl_answer([rl_periph(i) for i in range(10)
     + b"".join(rl_periph(i) for i in range(10)))
 put("report_luns", "sixteen-luns", rl_answer([rl_periph(i) for i in range(17)]))
 
-# ---- secrets: CHAP secrets files (tools/secrets.c) ----
+# ---- secrets: CHAP secrets files (tools/mpiscsid/secrets.c) ----
 put("secrets", "valid", "# CHAP secrets\n\nalice alice-secret-1\n\tbob\tb#b-secret;12  \r\ntgt-out 0123456789abcdef\n")
 put("secrets", "no-final-newline", "twelve-bytes 123456789012")
 put("secrets", "one-field", "alice\n")

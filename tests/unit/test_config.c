@@ -1,4 +1,4 @@
-/* Unit tests for tools/config.c: valid files, every error message word for word, iscsi:// URLs. */
+/* Unit tests for tools/mpiscsid/config.c: valid files, every error message word for word, iscsi:// URLs. */
 #include <criterion/criterion.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "tools/config.h"
+#include "tools/mpiscsid/config.h"
 
 #define IQN "iqn.2026-11.test.mpiscsi:tgt"
 

@@ -1,10 +1,10 @@
-/* Unit tests for the front-end keys of a [disk] (tools/config_frontend.c): values, defaults, the auto timeout, errors word for word. */
+/* Unit tests for the front-end keys of a [disk] (tools/mpiscsid/config_frontend.c): values, defaults, the auto timeout, errors word for word. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tools/config.h"
+#include "tools/mpiscsid/config.h"
 
 #define DISK "[disk d0]\ntarget = iqn.2026-11.test.mpiscsi:tgt\nportal = 198.18.1.2\n"
 

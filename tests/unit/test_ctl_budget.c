@@ -1,4 +1,4 @@
-/* Unit tests of the control socket's pending-client budget (tools/ctl_server.c): eviction order, clients with requests untouched, max_clients, first-request deadline, test hook. */
+/* Unit tests of the control socket's pending-client budget (tools/mpiscsid/ctl_server.c): eviction order, clients with requests untouched, max_clients, first-request deadline, test hook. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "tools/ctl_server.h"
+#include "tools/mpiscsid/ctl_server.h"
 
 #define MAXC 24
 #define VERSION_REQ "{\"v\":1,\"cmd\":\"version\"}\n"

@@ -1,11 +1,11 @@
-/* Unit tests for tools/ctl_proto.c: table-driven request parsing and validation, reply building and parsing. */
+/* Unit tests for tools/ctl/ctl_proto.c: table-driven request parsing and validation, reply building and parsing. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "common/util.h"
-#include "tools/ctl_proto.h"
+#include "tools/ctl/ctl_proto.h"
 
 /* ---- the command table ---- */
 

@@ -1,9 +1,9 @@
-/* Unit tests for the [nbd] section of the daemon's configuration (tools/config_nbd.c): listeners, TLS keys, checks. */
+/* Unit tests for the [nbd] section of the daemon's configuration (tools/mpiscsid/config_nbd.c): listeners, TLS keys, checks. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "tools/config.h"
+#include "tools/mpiscsid/config.h"
 
 #define IQN "iqn.2026-11.test.mpiscsi:t1"
 #define DISK "[disk d0]\ntarget = " IQN "\nportal = 198.18.1.2\n"  /* 3 lines */

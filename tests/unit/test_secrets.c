@@ -1,4 +1,4 @@
-/* Unit tests for tools/secrets.c (format, errors that never quote the file, owner and mode rule) and the CHAP keys of the configuration. */
+/* Unit tests for tools/mpiscsid/secrets.c (format, errors that never quote the file, owner and mode rule) and the CHAP keys of the configuration. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tools/config.h"
-#include "tools/secrets.h"
+#include "tools/mpiscsid/config.h"
+#include "tools/mpiscsid/secrets.h"
 
 #define IQN "iqn.2026-11.test.mpiscsi:tgt"
 

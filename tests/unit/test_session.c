@@ -440,7 +440,7 @@ struct fx {
 	char portal[32];
 };
 
-/* Makes the paths of LUNs 1 and 2 the first time the session lists them, as tools/targets.c does. */
+/* Makes the paths of LUNs 1 and 2 the first time the session lists them, as tools/mpiscsid/disk.c does. */
 static void luns_cb(void *arg, struct mp_iscsi_session *s, bool ok, const uint32_t *luns, size_t n,
 		    const char *why)
 {

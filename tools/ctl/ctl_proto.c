@@ -1,5 +1,5 @@
 /* The control protocol: command table, request parsing and validation, reply building and parsing. */
-#include "tools/ctl_proto.h"
+#include "tools/ctl/ctl_proto.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -272,7 +272,16 @@ bool mp_conf_has_frontend(const struct mp_conf_disk *d, const char *kind, int *n
 /* The kernel NBD request timeout in seconds: nbd_timeout, or for auto no_path_retry + one
  * command_timeout + 30 s (a day for no_path_retry = queue). */
 uint32_t mp_conf_nbd_timeout_s(const struct mp_conf_disk *d);
-/* The disk's frontend and nbd_* keys as config text (for print_disk); nothing for the default (socket only). */
+/* The disk's frontend and nbd_* keys as config text (for mp_conf_print_disk); nothing for the default (socket only). */
 void mp_conf_print_frontends(FILE *f, const struct mp_conf_disk *d);
+
+/* ---- tools/mpiscsid/config_print.c ---- */
+
+/* The effective configuration as mpiscsi.conf text (--check-config, mpiscsiadm show config):
+ * every key with its effective value; parsing the text again gives the same configuration.
+ * CHAP secrets are never printed (the secrets file's name and count only). */
+void mp_conf_print(FILE *f, const struct mp_conf *c);
+/* One [disk] section with every effective setting (also what a reload compares). */
+void mp_conf_print_disk(FILE *f, const struct mp_conf_disk *k);
 
 #endif

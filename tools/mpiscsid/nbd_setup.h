@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "tools/config.h"
+#include "tools/mpiscsid/config.h"
 #include "transport/nbd/nbd_server.h"
 
 /*

@@ -1,5 +1,5 @@
 /* CHAP secrets file: owner and mode check, a strict line parser, and a store that is zeroed when freed. */
-#include "tools/secrets.h"
+#include "tools/mpiscsid/secrets.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -12,9 +12,9 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "initiator/discovery.h"
-#include "tools/adm.h"
-#include "tools/config.h"
-#include "tools/ctl_proto.h"
+#include "tools/mpiscsiadm/adm.h"
+#include "tools/mpiscsid/config.h"
+#include "tools/ctl/ctl_proto.h"
 
 struct mode_opts {
 	struct cli_opts cli;

@@ -11,7 +11,7 @@
 #include "initiator/iscsi_path.h"
 #include "initiator/session.h"
 #include "mpath/lu.h"
-#include "tools/config.h"
+#include "tools/mpiscsid/config.h"
 
 struct daemon;
 struct tspec;
@@ -69,14 +69,14 @@ struct disk {
 struct sess_entry {
 	struct mp_iscsi_session *s;
 	uint32_t lun_tag;               /* 0; with MPISCSI_TEST_SESSION_PER_LU, LUN + 1 of the one LU it serves */
-	void *box;                      /* its portal, NIC and CHAP names (tools/targets.c) */
+	void *box;                      /* its portal, NIC and CHAP names (tools/mpiscsid/targets.c) */
 };
 
 struct daemon {
 	struct ev_loop *loop;
 	struct mp_clock clock;
 	struct mp_conf conf;
-	struct mp_exports *exports;     /* the front ends (tools/exports.h) */
+	struct mp_exports *exports;     /* the front ends (tools/mpiscsid/exports.h) */
 	struct tspec **specs;
 	size_t n_specs;
 	struct sess_entry *sessions;
@@ -102,7 +102,7 @@ struct daemon {
 	ev_signal sig_int, sig_term, sig_hup;
 };
 
-/* ---- tools/targets.c ---- */
+/* ---- tools/mpiscsid/targets.c: target specs and the session registry ---- */
 
 /* Start a target spec from its configuration (copied) and add it to the running set. */
 struct tspec *spec_new(struct daemon *d, const struct mp_conf_disk *c, bool from_config);
@@ -115,23 +115,55 @@ int spec_add_portal(struct tspec *sp, const struct mp_conf_portal *pt, const cha
 /* Drop the spec's sessions to portal (all if NULL) through iface (any if NULL); returns how many. */
 size_t spec_drop_sessions(struct tspec *sp, const struct mp_conf_portal *portal, const char *iface);
 
-/* Drain a disk and free it once its requests are done (no_path_retry + 10 s at most). */
-void disk_remove(struct daemon *d, struct disk *k, const char *why);
-/* Free everything of a disk now (paths first). */
-void disk_free(struct daemon *d, struct disk *k);
-struct disk *disk_find(struct daemon *d, const char *name);
-
 /* Free sessions that no spec uses and no path runs on. */
 void sessions_gc(struct daemon *d);
 /* A NIC went down or up. */
 void sessions_link_event(struct daemon *d, const char *ifname, bool up);
 /* libiscsi wants "HOST:PORT", with IPv6 literals in brackets. */
 void portal_string(const struct mp_conf_portal *pt, char *buf, size_t len);
+/* The registry entry of session s, or NULL. */
+struct sess_entry *sess_entry_of(struct daemon *d, const struct mp_iscsi_session *s);
+/* The portal and NIC (NULL: none) a registry entry was made for. */
+void sess_entry_where(const struct sess_entry *e, const struct mp_conf_portal **pt, const char **iface);
+/* Same (NIC, portal, target): with MPISCSI_TEST_SESSION_PER_LU, sessions of one nexus key. */
+bool sess_same_key(const struct mp_iscsi_session *a, const struct mp_iscsi_session *b);
+/* The session for (iface, portal, target) of spec sp: the running one or a new one (*created). */
+struct mp_iscsi_session *sess_get(struct daemon *d, struct tspec *sp, const struct mp_conf_portal *pt,
+				  const char *iface, uint32_t lun_tag, bool *created);
+/* Spec sp has session s among its own. */
+bool spec_uses(const struct tspec *sp, const struct mp_iscsi_session *s);
 
-/* ---- tools/mpiscsid.c ---- */
-/* A disk has attached: export it (and open the listeners once everything is ready). */
+/* ---- tools/mpiscsid/disk.c: the disks' lives ---- */
+
+/* A session of sp reported its LUNs (ok) or could not (!ok): the spec's disks and paths over s
+ * follow (LUNs gone lose their path over s, LUNs the spec takes get a disk and paths). */
+void disks_reconcile(struct tspec *sp, struct mp_iscsi_session *s, bool ok, const uint32_t *luns, size_t n);
+/* The paths of sp's disks over session s (or its nexus key) go. */
+void disks_drop_paths_over(struct daemon *d, const struct tspec *sp, const struct mp_iscsi_session *s);
+/* Drain a disk and free it once its requests are done (no_path_retry + 10 s at most). */
+void disk_remove(struct daemon *d, struct disk *k, const char *why);
+/* Free everything of a disk now (paths first). */
+void disk_free(struct daemon *d, struct disk *k);
+struct disk *disk_find(struct daemon *d, const char *name);
+/* A disk has attached (or k NULL: a scan finished): export it, and open the listeners once
+ * every configured target has reported and every disk is exported. */
 void daemon_disk_ready(struct daemon *d, struct disk *k);
 /* A disk leaves service: its export goes. */
 void daemon_disk_unexport(struct daemon *d, struct disk *k);
+
+/* ---- tools/mpiscsid/reload.c ---- */
+
+/* The configuration from the file, the URLs and the command-line overrides, validated, with
+ * the CHAP secrets loaded. -1 with a message in err. */
+int daemon_conf_build(const struct daemon *d, struct mp_conf *c, char *err, size_t len);
+/* Reload: specs whose section changed restart, new ones start, removed ones drain. Returns 0
+ * with a summary in msg, or -1 (errno) leaving the running configuration as it is. */
+int daemon_reload(struct daemon *d, char *msg, size_t len);
+
+/* ---- tools/mpiscsid/ctl_model.c ---- */
+
+/* What the control socket sees of the daemon and may do to it (arg = d). */
+struct mp_ctl_model;
+void daemon_ctl_model(struct daemon *d, struct mp_ctl_model *m);
 
 #endif

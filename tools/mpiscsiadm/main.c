@@ -12,8 +12,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "common/util.h"
-#include "tools/adm.h"
-#include "tools/ctl_proto.h"
+#include "tools/mpiscsiadm/adm.h"
+#include "tools/ctl/ctl_proto.h"
 
 /* Build a command's "args" from its positional words; -1 with a message for a usage error. */
 typedef int args_fn(char **words, json_object **args, char *err, size_t errlen);

@@ -1,5 +1,5 @@
 /* mpiscsiadm's client side of the control protocol: one request, one reply, and reading its data. */
-#include "tools/adm.h"
+#include "tools/mpiscsiadm/adm.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "tools/ctl_proto.h"
+#include "tools/ctl/ctl_proto.h"
 
 json_object *adm_get(json_object *o, const char *key)
 {

@@ -1,5 +1,5 @@
 /* The daemon's NBD server set-up from the [nbd] configuration: TLS credentials and listeners (see nbd_setup.h). */
-#include "tools/nbd_setup.h"
+#include "tools/mpiscsid/nbd_setup.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Value parsers of the configuration: numbers, times, names, portals (see config_values.h). */
-#include "tools/config_values.h"
+#include "tools/mpiscsid/config_values.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* The daemon's front ends and each disk's place in them (see exports.h). */
-#include "tools/exports.h"
+#include "tools/mpiscsid/exports.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,11 +1,11 @@
 /* The [nbd] section: listen addresses, TLS keys, insecure; defaults, whole-section checks and its text for --check-config. */
-#include "tools/config_nbd.h"
+#include "tools/mpiscsid/config_nbd.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "common/util.h"
-#include "tools/config_values.h"
+#include "tools/mpiscsid/config_values.h"
 #include "transport/nbd/nbd_addr.h"
 
 #define DEFAULT_LISTEN "unix:/run/mpiscsi/nbd.sock"

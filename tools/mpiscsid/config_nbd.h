@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "tools/config.h"
+#include "tools/mpiscsid/config.h"
 
 /* Defaults: one listener unix:/run/mpiscsi/nbd.sock (replaced by the first listen key), tls auto. */
 void cfg_nbd_init(struct mp_conf *c);

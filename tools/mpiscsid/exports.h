@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <ev.h>
 
-#include "tools/config.h"
+#include "tools/mpiscsid/config.h"
 #include "transport/export.h"
 
 struct mp_lu;

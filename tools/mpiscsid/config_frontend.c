@@ -1,12 +1,12 @@
 /* Where a disk is presented: the frontend key and the kernel NBD device's settings (see config_frontend.h, mpiscsi.conf(5)). */
-#include "tools/config_frontend.h"
+#include "tools/mpiscsid/config_frontend.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
-#include "tools/config_values.h"
+#include "tools/mpiscsid/config_values.h"
 #include "transport/export.h"
 
 #define NBD_DEV_PREFIX   "/dev/nbd"

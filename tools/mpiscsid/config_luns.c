@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tools/config.h"
-#include "tools/config_values.h"
+#include "tools/mpiscsid/config.h"
+#include "tools/mpiscsid/config_values.h"
 
 static bool range_has(const struct mp_conf_disk *d, uint32_t lun)
 {

@@ -1,13 +1,13 @@
 /* CHAP in the configuration: the auth and chap_* keys, [global] secrets, and their checks against the secrets file. */
-#include "tools/config_chap.h"
+#include "tools/mpiscsid/config_chap.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common/util.h"
-#include "tools/config_values.h"
-#include "tools/secrets.h"
+#include "tools/mpiscsid/config_values.h"
+#include "tools/mpiscsid/secrets.h"
 
 const char *mp_conf_auth_name(enum mp_conf_auth a)
 {

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "common/util.h"
-#include "tools/config.h"
+#include "tools/mpiscsid/config.h"
 
 #define CFG_SHOW_MAX     128           /* bytes of a bad value quoted back in a message */
 #define CFG_SHOW_BUF     (CFG_SHOW_MAX + 4)

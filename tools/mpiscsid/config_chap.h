@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "tools/config.h"
+#include "tools/mpiscsid/config.h"
 
 /* [global] secrets = /ABSOLUTE/PATH */
 int cfg_set_secrets(struct mp_conf *c, struct mp_conf_disk *d, const char *key, const char *v,

@@ -1,5 +1,5 @@
 /* The daemon's configuration: INI file parser, iscsi:// URLs, command-line overrides, checks. */
-#include "tools/config.h"
+#include "tools/mpiscsid/config.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -11,11 +11,11 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "tools/config_chap.h"
-#include "tools/config_frontend.h"
-#include "tools/config_nbd.h"
-#include "tools/config_values.h"
-#include "tools/secrets.h"
+#include "tools/mpiscsid/config_chap.h"
+#include "tools/mpiscsid/config_frontend.h"
+#include "tools/mpiscsid/config_nbd.h"
+#include "tools/mpiscsid/config_values.h"
+#include "tools/mpiscsid/secrets.h"
 
 #define LINE_MAX_BYTES   4096          /* longer lines are refused, never truncated */
 #define FILE_MAX_BYTES   (1024 * 1024) /* a config file is small; a huge one is a mistake */

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "tools/config.h"
+#include "tools/mpiscsid/config.h"
 
 /* Defaults of a new disk: socket only, 2 connections, timeout auto, dead-connection timeout 60 s. */
 void cfg_frontend_defaults(struct mp_conf_disk *d);

@@ -1,5 +1,5 @@
 /* mpiscsid's control socket: Unix listener, non-blocking clients, command handlers over the model. */
-#include "tools/ctl_server.h"
+#include "tools/mpiscsid/ctl_server.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -15,7 +15,7 @@
 #include "initiator/session.h"
 #include "mpath/lu.h"
 #include "mpath/rtpg.h"
-#include "tools/ctl_proto.h"
+#include "tools/ctl/ctl_proto.h"
 
 #define ACCEPT_BACKOFF_S 1.0
 
