@@ -112,6 +112,19 @@ for t in "${tests[@]}"; do
         (( rc == 124 || rc == 137 )) && why="timed out after ${TIMEOUT}s" || why="status $rc"
         printf 'FAIL %-20s %6ss  (%s%s) log: %s\n' "$name" "$secs" "$why" "$leaks" "$logf"
         tail -n 25 "$logf" | sed 's/^/    | /'
+        # CI keeps only what is printed: the daemon's warnings and errors too (the last 40).
+        for dl in "$LOGROOT/$name"/daemon*.log; do
+            [[ -f $dl ]] || continue
+            echo "    | --- ${dl##*/}: last warnings and errors"
+            grep -E '\[(warn|err)\]|ERROR|runtime error' "$dl" | tail -n 40 | cut -c1-240 | sed 's/^/    | /'
+        done
+        # a LIO or host guest's kernel complaints (its console)
+        for cl in "$LOGROOT/$name"/*-console.log; do
+            [[ -f $cl ]] || continue
+            echo "    | --- ${cl##*/}: kernel warnings"
+            grep -aiE 'warn|error|fail|stall|oom|timeout|bug|tainted|reset|link' "$cl" | tail -n 15 | cut -c1-200 |
+                sed 's/^/    | /'
+        done
         fail=$((fail + 1))
     fi
 done
