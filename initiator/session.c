@@ -531,6 +531,15 @@ static bool scan_warned(struct mp_iscsi_session *s, uint32_t lun)
 	return false;
 }
 
+/* LUN lun was a connected disk in the last good scan. */
+static bool scan_was_known(const struct mp_iscsi_session *s, uint32_t lun)
+{
+	for (size_t i = 0; s->scanned_ok && i < s->n_luns; i++)
+		if (s->known_luns[i] == lun)
+			return true;
+	return false;
+}
+
 static int scan_submit(struct mp_iscsi_session *s, uint32_t lun)
 {
 	s->scan_cmd.done = scan_done_cb;
@@ -647,9 +656,16 @@ static void scan_done_cb(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *r
 			return;
 		}
 		if (s->scan == SCAN_INQUIRY) {
-			/* One LUN that does not answer INQUIRY is left out; the others go on. */
-			mp_warn("session %u %s: LUN %u: INQUIRY status 0x%02x sense %x/%02x/%02x; not used",
-				s->o.id, s->name, s->scan_luns[s->inq_i], res->status, sn.key, sn.asc, sn.ascq);
+			/* One LUN that does not answer INQUIRY is left out, the others go on; unless the
+			 * target said the LUN is not there (25/00), a LUN the last scan found keeps its
+			 * verdict: BUSY or TASK SET FULL under load must not take a working path away. */
+			uint32_t lun = s->scan_luns[s->inq_i];
+			bool gone = sn.valid && sn.key == 0x5 && sn.asc == 0x25;
+			bool keep = !gone && scan_was_known(s, lun);
+			mp_warn("session %u %s: LUN %u: INQUIRY status 0x%02x sense %x/%02x/%02x; %s", s->o.id, s->name,
+				lun, res->status, sn.key, sn.asc, sn.ascq, keep ? "kept as the last scan found it" : "not used");
+			if (keep)
+				s->scan_da[s->scan_n_da++] = lun;
 			s->inq_i++;
 			scan_next_inquiry(s);
 			return;
@@ -697,7 +713,11 @@ static void scan_done_cb(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *r
 	struct mp_inquiry inq;
 	uint32_t lun = s->scan_luns[s->inq_i];
 	if (mp_parse_inquiry(s->scan_buf, got, &inq) != 0) {
-		mp_warn("session %u %s: LUN %u: malformed INQUIRY answer; not used", s->o.id, s->name, lun);
+		bool keep = scan_was_known(s, lun);
+		mp_warn("session %u %s: LUN %u: malformed INQUIRY answer; %s", s->o.id, s->name, lun,
+			keep ? "kept as the last scan found it" : "not used");
+		if (keep)
+			s->scan_da[s->scan_n_da++] = lun;
 	} else if (inq.qualifier == 0 && inq.peripheral_type == 0) {
 		s->scan_da[s->scan_n_da++] = lun;
 	} else if (!scan_warned(s, lun)) {

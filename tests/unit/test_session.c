@@ -51,6 +51,8 @@ struct responder {
 	bool serve_attach;           /* answer the attach's commands too */
 	bool isid_seen;              /* this connection's first Login Request was recorded */
 	unsigned garble_luns;        /* REPORT LUNS answers still to send malformed */
+	unsigned busy_inq1;          /* INQUIRYs of LUN 1 still to answer BUSY */
+	unsigned gone_inq2;          /* INQUIRYs of LUN 2 still to answer 5/25/00 (LU not supported) */
 	unsigned accepts;            /* connections accepted */
 	unsigned ends;               /* connections the initiator ended (EOF or reset) */
 	unsigned logins;             /* final Login Responses sent */
@@ -165,6 +167,28 @@ static void r_login(struct responder *r, const uint8_t *h, const uint8_t *d, uin
 }
 
 /* Data-In with the status (S bit): data[0..n) of the command's expected length, underflow if short. */
+/* A SCSI Response with no data: status, and for CHECK CONDITION fixed-format sense key/asc/ascq. */
+static void r_status(struct responder *r, const uint8_t *req, uint8_t status, uint8_t key, uint8_t asc, uint8_t ascq)
+{
+	uint8_t h[48], d[2 + 18] = { 0 };
+	uint32_t edtl = mp_be32(req + 20);
+	r_hdr(r, h, 0x21, (uint8_t)(0x80 | (edtl ? 0x02 : 0)), req, true);
+	h[2] = 0;       /* command completed at target */
+	h[3] = status;
+	mp_put_be32(h + 44, edtl); /* nothing was sent: all of it is residual underflow */
+	if (status != 0x02) {
+		r_send_pdu(r, h, NULL, 0);
+		return;
+	}
+	mp_put_be16(d, 18);
+	d[2] = 0x70;
+	d[4] = key;
+	d[9] = 10;
+	d[14] = asc;
+	d[15] = ascq;
+	r_send_pdu(r, h, d, sizeof(d));
+}
+
 static void r_data_in(struct responder *r, const uint8_t *req, const uint8_t *data, uint32_t n)
 {
 	uint32_t edtl = mp_be32(req + 20);
@@ -258,6 +282,18 @@ static void r_scsi(struct responder *r, const uint8_t *h)
 			return;
 		}
 		r_data_in(r, h, d, sizeof(d));
+		return;
+	}
+	if (cdb[0] == 0x12 && !(cdb[1] & 1) && lun == 1 && r->busy_inq1) {
+		r->busy_inq1--;
+		r->inquiries++;
+		r_status(r, h, 0x08, 0, 0, 0); /* BUSY */
+		return;
+	}
+	if (cdb[0] == 0x12 && !(cdb[1] & 1) && lun == 2 && r->gone_inq2) {
+		r->gone_inq2--;
+		r->inquiries++;
+		r_status(r, h, 0x02, 0x5, 0x25, 0x00); /* ILLEGAL REQUEST, LOGICAL UNIT NOT SUPPORTED */
 		return;
 	}
 	if (cdb[0] == 0x12 && !(cdb[1] & 1)) {
@@ -877,6 +913,40 @@ Test(session, malformed_report_luns_keeps_the_old_luns_and_the_session, .timeout
 	cr_assert_eq(v.n_luns, 2);
 	cr_assert_eq(f.r.accepts, 2, "the session reconnected");
 	cr_assert_eq(f.r.ends, ends, "the session closed its connection");
+	cr_assert_str_eq(f.r.err, "");
+	fx_free(&f);
+}
+
+static bool two_scans(const struct fx *f)
+{
+	return f->scans == 2;
+}
+
+/*
+ * A rescan whose INQUIRY of a known LUN is answered BUSY keeps that LUN (a loaded target
+ * must not take a working path away); a LUN the target says is not supported (25/00) goes.
+ */
+Test(session, busy_inquiry_keeps_a_known_lun_but_lu_not_supported_drops_it, .timeout = 30)
+{
+	struct fx f;
+	fx_init(&f, 200, 400, false);
+	first_login(&f);
+	f.r.busy_inq1 = 1;
+	mp_iscsi_session_rescan(f.s);
+	cr_assert(run_until(&f, two_scans), "the rescan did not report: scans %u", f.scans);
+	cr_assert_eq(f.r.busy_inq1, 0, "the responder never answered BUSY");
+	assert_scan(&f, 1);
+	bool known = false;
+	cr_assert(mp_iscsi_session_lists_lun(f.s, 1, &known) && known, "LUN 1 dropped after one BUSY INQUIRY");
+
+	f.r.gone_inq2 = 1;
+	mp_iscsi_session_rescan(f.s);
+	cr_assert(run_until(&f, three_scans), "the second rescan did not report: scans %u", f.scans);
+	cr_assert_eq(f.r.gone_inq2, 0, "the responder never answered 25/00");
+	cr_assert(f.scan_ok[2], "scan 3 failed: %s", f.scan_why[2]);
+	cr_assert_eq(f.scan_n[2], 1, "scan 3 reported %zu LUNs, want {1}", f.scan_n[2]);
+	cr_assert_eq(f.scan_luns[2][0], 1);
+	cr_assert(!mp_iscsi_session_lists_lun(f.s, 2, &known) && known, "LUN 2 kept after 25/00");
 	cr_assert_str_eq(f.r.err, "");
 	fx_free(&f);
 }
