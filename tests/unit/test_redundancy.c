@@ -42,6 +42,24 @@ static void nic(const char *name, const char *link)
 }
 
 /*
+ * A NIC laid out as real sysfs lays it out: class/net/NAME links to
+ * devices/DEV/net/NAME, whose device link is "../../../" plus DEV's last component.
+ */
+static void nic_in_devices(const char *name, const char *dev)
+{
+	char rel[256], path[PATH_MAX], link[300];
+	snprintf(rel, sizeof(rel), "devices/%s/net/%s", dev, name);
+	mkdir_p(rel);
+	snprintf(path, sizeof(path), "%s/%s/device", root, rel);
+	snprintf(link, sizeof(link), "../../../%s", strrchr(dev, '/') + 1);
+	cr_assert_eq(symlink(link, path), 0, "symlink %s: %s", path, strerror(errno));
+	mkdir_p("class/net");
+	snprintf(path, sizeof(path), "%s/class/net/%s", root, name);
+	snprintf(link, sizeof(link), "../../%s", rel);
+	cr_assert_eq(symlink(link, path), 0, "symlink %s: %s", path, strerror(errno));
+}
+
+/*
  * The fake tree every test sees. In real sysfs class/net/IF is itself a link into
  * /sys/devices, so "../../../0000:03:00.1" resolves there; here class/net/IF is a plain
  * directory and such links dangle: the audit must read the link's text, not follow it.
@@ -61,11 +79,11 @@ static void setup(void)
 	nic("big0", "../../../10000:e1:00.0");  /* a five-digit (VMD) domain */
 	nic("big1", "../../../10000:e1:00.1");
 	/* virtio-net: the link names virtio0, the PCI function is its parent (found by resolving) */
-	mkdir_p("devices/pci0000:00/0000:00:03.0/virtio0");
-	mkdir_p("devices/pci0000:00/0000:00:04.0/virtio1");
-	nic("vio0", "../../../devices/pci0000:00/0000:00:03.0/virtio0");
-	nic("vio1", "../../../devices/pci0000:00/0000:00:04.0/virtio1");
-	nic("vio9", "../../../devices/pci0000:00/0000:00:09.0/virtio9");  /* dangles: no PCI function known */
+	nic_in_devices("vio0", "pci0000:00/0000:00:03.0/virtio0");
+	nic_in_devices("vio1", "pci0000:00/0000:00:04.0/virtio1");
+	nic("vio9", "../../../virtio9");  /* dangles: no PCI function known */
+	/* a real NIC in the real layout, a port of eth1's card */
+	nic_in_devices("eth8", "pci0000:00/0000:00:1c.0/0000:03:00.2");
 	/* eth4 is absent: a NIC that is gone, or a name that never existed */
 }
 
@@ -142,6 +160,7 @@ static const struct acase cases[] = {
 	{ "a non-PCI device is its own", { UP("usb0", P1), UP("veth1", P2) }, 2, 0 },
 	{ "virtio: parent PCI functions differ", { UP("vio0", P1), UP("vio1", P2) }, 2, 0 },
 	{ "virtio with a dangling link is its own device", { UP("vio9", P1), UP("vio0", P2) }, 2, 0 },
+	{ "real layout: a port of eth1's card", { UP("eth8", P1), UP("eth1", P2) }, 2, B(SINGLE_CARD) },
 	{ "a name with a slash is not looked up", { UP("../net/eth2", P1), UP("eth1", P2) }, 2, 0 },
 
 	/* unbound paths: one NIC named "" */
