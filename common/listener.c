@@ -88,7 +88,8 @@ static void accept_cb(struct ev_loop *loop MP_UNUSED, ev_io *w, int revents MP_U
 	struct mp_listener *l = (struct mp_listener *)w;  /* io is the first member */
 
 	for (unsigned i = 0; i < l->o.batch && !l->paused; i++) {
-		int fd = accept4(l->sock.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = l->o.sys_accept ? l->o.sys_accept(l->sock.fd)
+					 : accept4(l->sock.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;

@@ -29,6 +29,9 @@ struct mp_listener_opts {
 	double backoff_s;      /* pause after a resource error (<= 0: MP_LISTENER_BACKOFF_S) */
 	mp_listener_accept_fn *accept;
 	void *arg;
+	/* Tests only (NULL everywhere else): stands in for accept4(fd, NULL, NULL, SOCK_NONBLOCK |
+	 * SOCK_CLOEXEC), so a unit test can fail it without taking a client off the backlog. */
+	int (*sys_accept)(int fd);
 };
 
 /*
