@@ -267,7 +267,7 @@ Test(nbd_budget, evictions_are_logged_rate_limited)
 	cr_assert_eq(dup2(log_fd, STDERR_FILENO), STDERR_FILENO);
 	mp_log_set_level(MP_LOG_WARN);
 
-	srv->evict_log_interval = 0.3;
+	srv->adm.log_interval = 0.3;
 	limits(100, 1, 0);
 	for (int i = 0; i < 12; i++)
 		cr_assert_eq(client(), i);  /* 11 evictions */

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "common/admission.h"
+#include "common/listener.h"
 #include "common/log.h"
 #include "common/unix_listen.h"
 #include "common/util.h"
@@ -17,15 +19,12 @@
 #include "mpath/rtpg.h"
 #include "tools/ctl/ctl_proto.h"
 
-#define ACCEPT_BACKOFF_S 1.0
-
 struct ctl_client {
 	ev_io io;                   /* first: io_cb casts back */
 	ev_timer timer;             /* stall and idle timeouts, checked lazily */
 	struct mp_ctl *ctl;
 	struct ctl_client *prev, *next;
-	bool pending;               /* no complete request yet: in ctl->pend_*, may be evicted */
-	struct ctl_client *pend_prev, *pend_next; /* that list, by accept time */
+	struct mp_admit_entry pend; /* in ctl->adm while it has sent no complete request: may be evicted */
 	ev_tstamp accepted;         /* a pending client must send its request by accepted + MP_CTL_PENDING_TIMEOUT */
 	int fd;
 	bool eof;                   /* the peer closed its sending side */
@@ -38,23 +37,15 @@ struct ctl_client {
 };
 
 struct mp_ctl {
-	ev_io io;                   /* first: accept_cb casts back */
-	ev_timer backoff;
+	struct mp_listener *lst;    /* the socket (its file removed only if still ours) and accept back-off */
 	struct ev_loop *loop;
 	struct mp_ctl_model model;
-	struct mp_unix_sock sock;   /* listening socket; its file is unlinked only if still ours */
 	struct ctl_client *clients;
 	unsigned n_clients;
-	unsigned max_clients;             /* MP_CTL_MAX_CLIENTS unless set */
-	/* Clients that have not sent a complete request yet, oldest first: the head is closed
-	 * when a newcomer finds max_pending (or max_clients) reached. */
-	struct ctl_client *pend_head, *pend_tail;
-	unsigned n_pending;
-	unsigned max_pending;             /* MP_CTL_MAX_PENDING unless set */
-	bool no_pending_budget;           /* test hook MP_CTL_TEST_NO_BUDGET_ENV: never evict */
-	uint64_t evictions, evictions_unlogged;
-	ev_tstamp evict_logged_at;
-	ev_timer evict_log_timer;         /* writes the line for evictions within the interval */
+	/* Clients that have not sent a complete request yet, oldest first: the oldest is closed when
+	 * a newcomer finds adm.max_pending (MP_CTL_MAX_PENDING unless set) or adm.max_clients
+	 * (MP_CTL_MAX_CLIENTS unless set) reached. adm.no_budget: test hook MP_CTL_TEST_NO_BUDGET_ENV. */
+	struct mp_admit adm;
 };
 
 /* ---- command handlers ---- */
@@ -539,41 +530,10 @@ static char *handle_line(struct mp_ctl *ctl, const char *line, size_t len, size_
 
 /* ---- clients ---- */
 
-static void pending_add(struct mp_ctl *ctl, struct ctl_client *c)
-{
-	c->pending = true;
-	c->pend_next = NULL;
-	c->pend_prev = ctl->pend_tail;
-	if (ctl->pend_tail)
-		ctl->pend_tail->pend_next = c;
-	else
-		ctl->pend_head = c;
-	ctl->pend_tail = c;
-	ctl->n_pending++;
-}
-
-/* c has sent a complete request (or is closing): it is no longer pending. Idempotent. */
-static void pending_remove(struct mp_ctl *ctl, struct ctl_client *c)
-{
-	if (!c->pending)
-		return;
-	if (c->pend_prev)
-		c->pend_prev->pend_next = c->pend_next;
-	else
-		ctl->pend_head = c->pend_next;
-	if (c->pend_next)
-		c->pend_next->pend_prev = c->pend_prev;
-	else
-		ctl->pend_tail = c->pend_prev;
-	c->pend_prev = c->pend_next = NULL;
-	c->pending = false;
-	ctl->n_pending--;
-}
-
 static void client_close(struct ctl_client *c)
 {
 	struct mp_ctl *ctl = c->ctl;
-	pending_remove(ctl, c);
+	mp_admit_end(&ctl->adm, &c->pend);
 	ev_io_stop(ctl->loop, &c->io);
 	ev_timer_stop(ctl->loop, &c->timer);
 	close(c->fd);
@@ -652,7 +612,7 @@ static void client_run(struct ctl_client *c)
 			break;
 		}
 		bool fatal = false;
-		pending_remove(c->ctl, c);  /* a request in progress is never evicted */
+		mp_admit_end(&c->ctl->adm, &c->pend);  /* a request in progress is never evicted */
 		c->out = handle_line(c->ctl, c->in, line_len, &c->out_len, &fatal);
 		c->out_off = 0;
 		if (!c->out) {
@@ -691,7 +651,7 @@ static void client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents MP_UN
 {
 	struct ctl_client *c = mp_container_of(w, struct ctl_client, timer);
 	ev_tstamp left;
-	if (c->pending) {
+	if (c->pend.pending) {
 		/* From accept, not from the last byte: a trickle does not keep a slot. */
 		left = c->accepted + MP_CTL_PENDING_TIMEOUT - ev_now(loop);
 		if (left <= 0) {
@@ -725,102 +685,48 @@ static void refuse_client(int fd, unsigned n)
 	close(fd);
 }
 
-static void evict_log(struct mp_ctl *ctl)
+static void evict_log(struct mp_admit *a, uint64_t n)
 {
+	struct mp_ctl *ctl = mp_container_of(a, struct mp_ctl, adm);
 	mp_warn("control: %llu client(s) that sent no request closed to admit new ones (control_max_pending %u, "
-		"control_max_clients %u)", (unsigned long long)ctl->evictions_unlogged, ctl->max_pending,
-		ctl->max_clients);
-	ctl->evictions_unlogged = 0;
-	ctl->evict_logged_at = ev_now(ctl->loop);
+		"control_max_clients %u)", (unsigned long long)n, ctl->adm.max_pending, ctl->adm.max_clients);
 }
 
-static void evict_log_cb(struct ev_loop *loop MP_UNUSED, ev_timer *w, int revents MP_UNUSED)
+/* Close the oldest client that has sent no request, for a newcomer. */
+static void evict(struct mp_admit *a MP_UNUSED, struct mp_admit_entry *e)
 {
-	struct mp_ctl *ctl = mp_container_of(w, struct mp_ctl, evict_log_timer);
-	if (ctl->evictions_unlogged)
-		evict_log(ctl);
+	client_close(mp_container_of(e, struct ctl_client, pend));
 }
 
-/* Close the oldest client that has sent no request, for a newcomer. One line per eviction would
- * let a flood fill the log: at most one every MP_CTL_EVICT_LOG_INTERVAL, with the count. */
-static void evict_oldest_pending(struct mp_ctl *ctl)
+static void accept_cb(struct mp_listener *l MP_UNUSED, int fd, void *arg)
 {
-	ctl->evictions++;
-	ctl->evictions_unlogged++;
-	ev_tstamp wait = ctl->evict_logged_at + MP_CTL_EVICT_LOG_INTERVAL - ev_now(ctl->loop);
-	if (wait <= 0) {
-		evict_log(ctl);
-	} else if (!ev_is_active(&ctl->evict_log_timer)) {
-		ev_timer_set(&ctl->evict_log_timer, wait, 0.);
-		ev_timer_start(ctl->loop, &ctl->evict_log_timer);
+	struct mp_ctl *ctl = arg;
+
+	if (!mp_admit_newcomer(&ctl->adm, ctl->n_clients)) {
+		mp_warn("control: %u clients connected, refusing another", ctl->n_clients);
+		refuse_client(fd, ctl->n_clients);
+		return;
 	}
-	client_close(ctl->pend_head);
-}
-
-/* Make room for a newcomer by closing the oldest pending clients; false: the table is full of
- * clients with requests, the newcomer is refused. */
-static bool admit(struct mp_ctl *ctl)
-{
-	if (!ctl->no_pending_budget) {
-		while (ctl->pend_head && ctl->n_pending >= ctl->max_pending)
-			evict_oldest_pending(ctl);
-		if (ctl->pend_head && ctl->n_clients >= ctl->max_clients)
-			evict_oldest_pending(ctl);
+	struct ctl_client *c = calloc(1, sizeof(*c));
+	if (!c) {
+		mp_warn("control: out of memory for a new client");
+		close(fd);
+		return;
 	}
-	return ctl->n_clients < ctl->max_clients;
-}
-
-static void accept_backoff_cb(struct ev_loop *loop, ev_timer *w, int revents MP_UNUSED)
-{
-	struct mp_ctl *ctl = mp_container_of(w, struct mp_ctl, backoff);
-	ev_io_start(loop, &ctl->io);
-}
-
-static void accept_cb(struct ev_loop *loop, ev_io *w, int revents MP_UNUSED)
-{
-	struct mp_ctl *ctl = (struct mp_ctl *)w;  /* io is the first member */
-
-	for (unsigned i = 0; i < 16; i++) {
-		int fd = accept4(ctl->sock.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			/* Out of descriptors or memory: pause instead of spinning on a ready socket. */
-			mp_warn("control: accept on %s: %s; pausing for %.0f s", ctl->sock.path, strerror(errno),
-				ACCEPT_BACKOFF_S);
-			ev_io_stop(loop, &ctl->io);
-			ev_timer_set(&ctl->backoff, ACCEPT_BACKOFF_S, 0.);
-			ev_timer_start(loop, &ctl->backoff);
-			return;
-		}
-		if (!admit(ctl)) {
-			mp_warn("control: %u clients connected, refusing another", ctl->n_clients);
-			refuse_client(fd, ctl->n_clients);
-			continue;
-		}
-		struct ctl_client *c = calloc(1, sizeof(*c));
-		if (!c) {
-			mp_warn("control: out of memory for a new client");
-			close(fd);
-			continue;
-		}
-		c->ctl = ctl;
-		c->fd = fd;
-		c->last_progress = c->accepted = ev_now(loop);
-		c->next = ctl->clients;
-		if (c->next)
-			c->next->prev = c;
-		ctl->clients = c;
-		ctl->n_clients++;
-		pending_add(ctl, c);
-		ev_io_init(&c->io, client_io_cb, fd, EV_READ);
-		ev_io_start(loop, &c->io);
-		ev_init(&c->timer, client_timer_cb);
-		c->timer.repeat = MP_CTL_PENDING_TIMEOUT;
-		ev_timer_again(loop, &c->timer);
-	}
+	c->ctl = ctl;
+	c->fd = fd;
+	c->last_progress = c->accepted = ev_now(ctl->loop);
+	c->next = ctl->clients;
+	if (c->next)
+		c->next->prev = c;
+	ctl->clients = c;
+	ctl->n_clients++;
+	mp_admit_begin(&ctl->adm, &c->pend);
+	ev_io_init(&c->io, client_io_cb, fd, EV_READ);
+	ev_io_start(ctl->loop, &c->io);
+	ev_init(&c->timer, client_timer_cb);
+	c->timer.repeat = MP_CTL_PENDING_TIMEOUT;
+	ev_timer_again(ctl->loop, &c->timer);
 }
 
 /* ---- listening ---- */
@@ -839,37 +745,40 @@ struct mp_ctl *mp_ctl_new(struct ev_loop *loop, const char *path, const struct m
 		errno = ENOMEM;
 		return NULL;
 	}
-	ctl->max_clients = MP_CTL_MAX_CLIENTS;
-	ctl->max_pending = MP_CTL_MAX_PENDING;
-	ctl->evict_logged_at = -MP_CTL_EVICT_LOG_INTERVAL;  /* the first eviction is logged at once */
-	ev_timer_init(&ctl->evict_log_timer, evict_log_cb, MP_CTL_EVICT_LOG_INTERVAL, 0.);
-	ctl->no_pending_budget = getenv(MP_CTL_TEST_NO_BUDGET_ENV) != NULL;
-	if (ctl->no_pending_budget)
+	mp_admit_init(&ctl->adm, loop, evict, evict_log);
+	ctl->adm.max_clients = MP_CTL_MAX_CLIENTS;
+	ctl->adm.max_pending = MP_CTL_MAX_PENDING;
+	ctl->adm.log_interval = MP_CTL_EVICT_LOG_INTERVAL;
+	ctl->adm.no_budget = getenv(MP_CTL_TEST_NO_BUDGET_ENV) != NULL;
+	if (ctl->adm.no_budget)
 		mp_warn("control: %s set: pending-client budget OFF (tests only)", MP_CTL_TEST_NO_BUDGET_ENV);
+	ctl->loop = loop;
+	ctl->model = *model;
 	/* 0600: the socket's mode is the only access control. */
-	if (mp_unix_listen(path, 0600, 16, &ctl->sock, err, errlen) < 0) {
+	struct mp_unix_sock sock;
+	const struct mp_listener_opts lo = { .who = "control", .name = path, .batch = 16, .accept = accept_cb,
+					     .arg = ctl };
+	if (mp_unix_listen(path, 0600, 16, &sock, err, errlen) < 0 ||
+	    !(ctl->lst = mp_listener_new_unix(loop, &sock, &lo))) {
 		int e = errno;
+		if (e == ENOMEM)
+			snprintf(err, errlen, "out of memory");
 		free(ctl);
 		errno = e;
 		return NULL;
 	}
-	ctl->loop = loop;
-	ctl->model = *model;
-	ev_io_init(&ctl->io, accept_cb, ctl->sock.fd, EV_READ);
-	ev_timer_init(&ctl->backoff, accept_backoff_cb, ACCEPT_BACKOFF_S, 0.);
-	ev_io_start(loop, &ctl->io);
 	mp_info("control: listening on unix:%s", path);
 	return ctl;
 }
 
 void mp_ctl_set_max_clients(struct mp_ctl *ctl, unsigned n)
 {
-	ctl->max_clients = n ? n : MP_CTL_MAX_CLIENTS;
+	ctl->adm.max_clients = n ? n : MP_CTL_MAX_CLIENTS;
 }
 
 void mp_ctl_set_max_pending(struct mp_ctl *ctl, unsigned n)
 {
-	ctl->max_pending = n ? n : MP_CTL_MAX_PENDING;
+	ctl->adm.max_pending = n ? n : MP_CTL_MAX_PENDING;
 }
 
 unsigned mp_ctl_client_count(const struct mp_ctl *ctl)
@@ -879,12 +788,12 @@ unsigned mp_ctl_client_count(const struct mp_ctl *ctl)
 
 unsigned mp_ctl_pending_count(const struct mp_ctl *ctl)
 {
-	return ctl->n_pending;
+	return ctl->adm.n_pending;
 }
 
 uint64_t mp_ctl_evictions(const struct mp_ctl *ctl)
 {
-	return ctl->evictions;
+	return ctl->adm.evictions;
 }
 
 void mp_ctl_free(struct mp_ctl *ctl)
@@ -893,9 +802,7 @@ void mp_ctl_free(struct mp_ctl *ctl)
 		return;
 	while (ctl->clients)
 		client_close(ctl->clients);
-	ev_io_stop(ctl->loop, &ctl->io);
-	ev_timer_stop(ctl->loop, &ctl->backoff);
-	ev_timer_stop(ctl->loop, &ctl->evict_log_timer);
-	mp_unix_close(&ctl->sock);
+	mp_listener_free(ctl->lst);
+	mp_admit_stop(&ctl->adm);
 	free(ctl);
 }

@@ -69,7 +69,7 @@ struct nbd_conn *nbd_conn_new(struct nbd_server *srv, int fd, enum nbd_tls_polic
 		srv->conns->prev = c;
 	srv->conns = c;
 	srv->n_conns++;
-	nbd_server_hs_begin(srv, c);  /* until transmission begins (conn_step) or it closes */
+	mp_admit_begin(&srv->adm, &c->hs);  /* until transmission begins (conn_step) or it closes */
 
 	uint8_t greeting[NBD_GREETING_LEN];
 	nbd_build_greeting(greeting);
@@ -529,7 +529,7 @@ static void conn_step(struct nbd_conn *c)
 		nbd_hs_option(c);
 		if (!c->closed && c->rs == RS_REQ_HDR) {
 			/* Transmission: no longer a pending handshake, never evicted for a newcomer. */
-			nbd_server_hs_end(c->srv, c);
+			mp_admit_end(&c->srv->adm, &c->hs);
 			ev_timer_stop(c->loop, &c->hs_timer);
 			free(c->optbuf);
 			c->optbuf = NULL;

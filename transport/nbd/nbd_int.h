@@ -7,7 +7,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <ev.h>
-#include "common/unix_listen.h"
+#include "common/admission.h"
+#include "common/listener.h"
 #include "mpath/lu.h"
 #include "transport/nbd/nbd_addr.h"
 #include "transport/nbd/nbd_proto.h"
@@ -29,13 +30,10 @@ struct nbd_export {
 };
 
 struct nbd_listener {
-	ev_io io;                /* first: the accept callback casts back */
-	ev_timer backoff;        /* accept paused after EMFILE and the like */
+	struct mp_listener *lst; /* the socket (and a Unix socket's file), its accept loop and back-off */
 	struct nbd_server *srv;
 	struct nbd_listener *next;
-	int fd;                  /* the listening socket */
-	bool tcp;                /* TCP (else Unix: sock holds the socket file) */
-	struct mp_unix_sock sock; /* Unix only: the socket file, unlinked on close */
+	bool tcp;                /* TCP: clients get TCP_NODELAY */
 	enum nbd_tls_policy tls; /* what this listener's clients get */
 	char name[NBD_ADDR_SPEC_MAX + 1]; /* the spec, for logs */
 };
@@ -76,16 +74,10 @@ struct nbd_server {
 	struct nbd_listener *listeners;
 	struct nbd_conn *conns;           /* open connections (closed ones are unlinked) */
 	unsigned n_conns;
-	/* Connections still in the handshake, oldest first (linked through hs_prev/hs_next):
-	 * the head is the one evicted when max_handshakes is reached. */
-	struct nbd_conn *hs_head, *hs_tail;
-	unsigned n_hs;
-	bool no_hs_budget;                /* test hook NBD_SERVER_TEST_NO_BUDGET_ENV: never evict */
-	uint64_t evictions;               /* pending handshakes closed for newcomers, ever */
-	uint64_t evictions_unlogged;      /* of those, not yet in a log line */
-	ev_tstamp evict_logged_at;        /* when the last eviction line was written */
-	ev_tstamp evict_log_interval;     /* at most one such line this often (10 s; tests shorten it) */
-	ev_timer evict_log_timer;         /* writes the line for evictions within the interval */
+	/* Connections still in the handshake (c->hs), oldest first: the oldest is evicted when
+	 * max_handshakes is reached. adm.no_budget is the test hook NBD_SERVER_TEST_NO_BUDGET_ENV;
+	 * adm.max_pending and adm.max_clients follow lim. */
+	struct mp_admit adm;
 	uint64_t next_conn_id;
 	struct nbd_tls_creds *tls;        /* NULL: no TLS credentials (STARTTLS refused) */
 	struct nbd_limits lim;            /* every field set (defaults filled in) */
@@ -133,8 +125,7 @@ struct nbd_conn {
 	struct nbd_server *srv;  /* NULL once the server is gone */
 	struct ev_loop *loop;
 	struct nbd_conn *prev, *next;
-	bool hs_pending;         /* in the server's pending-handshake list */
-	struct nbd_conn *hs_prev, *hs_next; /* that list, by accept time */
+	struct mp_admit_entry hs; /* in the server's pending-handshake list (srv->adm) until transmission */
 	uint64_t id;
 	int fd;
 	unsigned refs;           /* 1 for the socket while open + 1 per request owned by the core */
@@ -212,9 +203,5 @@ void nbd_server_conn_gone(struct nbd_server *srv, struct nbd_conn *c);
  * in transmission and max_clients is reached); the caller refuses the newcomer.
  */
 bool nbd_server_admit(struct nbd_server *srv);
-/* A new connection enters the pending-handshake list (newest last); nbd_conn_new calls it. */
-void nbd_server_hs_begin(struct nbd_server *srv, struct nbd_conn *c);
-/* c leaves the pending-handshake list (transmission began, or it is closing); idempotent. */
-void nbd_server_hs_end(struct nbd_server *srv, struct nbd_conn *c);
 
 #endif

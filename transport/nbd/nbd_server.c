@@ -14,10 +14,8 @@
 #include "common/log.h"
 #include "common/util.h"
 
-#define ACCEPT_BACKOFF_S 1.0
-#define EVICT_LOG_INTERVAL_S 10.0  /* at most one line about evictions this often */
-
-static void evict_log_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void evict(struct mp_admit *a, struct mp_admit_entry *e);
+static void evict_log(struct mp_admit *a, uint64_t n);
 
 void nbd_server_set_limits(struct nbd_server *srv, const struct nbd_limits *lim)
 {
@@ -28,6 +26,8 @@ void nbd_server_set_limits(struct nbd_server *srv, const struct nbd_limits *lim)
 	srv->lim.max_inflight = lim->max_inflight ? lim->max_inflight : NBD_SERVER_MAX_INFLIGHT;
 	srv->lim.max_inflight_bytes = lim->max_inflight_bytes ? lim->max_inflight_bytes : NBD_SERVER_MAX_INFLIGHT_BYTES;
 	srv->lim.max_request = lim->max_request && lim->max_request < NBD_MAX_PAYLOAD ? lim->max_request : NBD_MAX_PAYLOAD;
+	srv->adm.max_pending = srv->lim.max_handshakes;
+	srv->adm.max_clients = srv->lim.max_clients;
 }
 
 struct nbd_server *nbd_server_new(struct ev_loop *loop)
@@ -36,12 +36,10 @@ struct nbd_server *nbd_server_new(struct ev_loop *loop)
 	if (!srv)
 		return NULL;
 	srv->loop = loop;
+	mp_admit_init(&srv->adm, loop, evict, evict_log);
 	nbd_server_set_limits(srv, &(struct nbd_limits){ 0 });
-	srv->evict_log_interval = EVICT_LOG_INTERVAL_S;
-	srv->evict_logged_at = -EVICT_LOG_INTERVAL_S;  /* the first eviction is logged at once */
-	ev_timer_init(&srv->evict_log_timer, evict_log_cb, EVICT_LOG_INTERVAL_S, 0.);
-	srv->no_hs_budget = getenv(NBD_SERVER_TEST_NO_BUDGET_ENV) != NULL;
-	if (srv->no_hs_budget)
+	srv->adm.no_budget = getenv(NBD_SERVER_TEST_NO_BUDGET_ENV) != NULL;
+	if (srv->adm.no_budget)
 		mp_warn("nbd: %s set: handshake budget OFF, pending handshakes are never evicted (tests only)",
 			NBD_SERVER_TEST_NO_BUDGET_ENV);
 	return srv;
@@ -118,7 +116,7 @@ int nbd_server_remove_export(struct nbd_server *srv, const char *name)
 
 void nbd_server_conn_gone(struct nbd_server *srv, struct nbd_conn *c)
 {
-	nbd_server_hs_end(srv, c);
+	mp_admit_end(&srv->adm, &c->hs);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -136,148 +134,68 @@ unsigned nbd_server_client_count(const struct nbd_server *srv)
 
 unsigned nbd_server_handshake_count(const struct nbd_server *srv)
 {
-	return srv->n_hs;
+	return srv->adm.n_pending;
 }
 
 uint64_t nbd_server_evictions(const struct nbd_server *srv)
 {
-	return srv->evictions;
+	return srv->adm.evictions;
 }
 
 /* ---- the pending-handshake budget ---- */
 
-void nbd_server_hs_begin(struct nbd_server *srv, struct nbd_conn *c)
+static void evict_log(struct mp_admit *a, uint64_t n)
 {
-	c->hs_pending = true;
-	c->hs_next = NULL;
-	c->hs_prev = srv->hs_tail;
-	if (srv->hs_tail)
-		srv->hs_tail->hs_next = c;
-	else
-		srv->hs_head = c;
-	srv->hs_tail = c;
-	srv->n_hs++;
-}
-
-void nbd_server_hs_end(struct nbd_server *srv, struct nbd_conn *c)
-{
-	if (!c->hs_pending)
-		return;
-	if (c->hs_prev)
-		c->hs_prev->hs_next = c->hs_next;
-	else
-		srv->hs_head = c->hs_next;
-	if (c->hs_next)
-		c->hs_next->hs_prev = c->hs_prev;
-	else
-		srv->hs_tail = c->hs_prev;
-	c->hs_prev = c->hs_next = NULL;
-	c->hs_pending = false;
-	srv->n_hs--;
-}
-
-static void evict_log(struct nbd_server *srv)
-{
+	struct nbd_server *srv = mp_container_of(a, struct nbd_server, adm);
 	mp_warn("nbd: %llu pending handshake(s) closed to admit new clients (max_handshakes %u, max_clients %u): "
-		"clients connect and do not finish the handshake", (unsigned long long)srv->evictions_unlogged,
+		"clients connect and do not finish the handshake", (unsigned long long)n,
 		srv->lim.max_handshakes, srv->lim.max_clients);
-	srv->evictions_unlogged = 0;
-	srv->evict_logged_at = ev_now(srv->loop);
 }
 
-static void evict_log_cb(struct ev_loop *loop MP_UNUSED, ev_timer *w, int revents MP_UNUSED)
+/* Close the oldest pending handshake for a newcomer (debug per client: the warning is counted). */
+static void evict(struct mp_admit *a MP_UNUSED, struct mp_admit_entry *e)
 {
-	struct nbd_server *srv = mp_container_of(w, struct nbd_server, evict_log_timer);
-	if (srv->evictions_unlogged)
-		evict_log(srv);
-}
-
-/* Close the oldest pending handshake for a newcomer. */
-static void evict_oldest(struct nbd_server *srv)
-{
-	struct nbd_conn *old = srv->hs_head;
-
-	srv->evictions++;
-	srv->evictions_unlogged++;
-	/* One line per connection would let a flood fill the log: debug per client, and a warning
-	 * at most every evict_log_interval seconds with the count since the previous one (the first at
-	 * once, later ones when the interval is over). */
+	struct nbd_conn *old = mp_container_of(e, struct nbd_conn, hs);
 	mp_debug("nbd: client %llu: closing: oldest pending handshake, room for a new client",
 		 (unsigned long long)old->id);
-	ev_tstamp wait = srv->evict_logged_at + srv->evict_log_interval - ev_now(srv->loop);
-	if (wait <= 0) {
-		evict_log(srv);
-	} else if (!ev_is_active(&srv->evict_log_timer)) {
-		ev_timer_set(&srv->evict_log_timer, wait, 0.);
-		ev_timer_start(srv->loop, &srv->evict_log_timer);
-	}
 	nbd_conn_close(old, NULL);  /* unlinks it from both lists */
 }
 
 bool nbd_server_admit(struct nbd_server *srv)
 {
-	if (!srv->no_hs_budget) {
-		/* A loop, not an if: a reload may have lowered the budget below what is pending. */
-		while (srv->hs_head && srv->n_hs >= srv->lim.max_handshakes)
-			evict_oldest(srv);
-		/* At max_clients a newcomer is worth as much as the oldest handshake: it has had
-		 * its chance the longest. Clients in transmission are never touched. */
-		if (srv->hs_head && srv->n_conns >= srv->lim.max_clients)
-			evict_oldest(srv);
-	}
-	return srv->n_conns < srv->lim.max_clients;
+	/* Clients in transmission are never touched. */
+	return mp_admit_newcomer(&srv->adm, srv->n_conns);
 }
 
 /* ---- accepting ---- */
 
-static void listener_backoff_cb(struct ev_loop *loop, ev_timer *w, int revents MP_UNUSED)
+static void listener_accept_cb(struct mp_listener *lst MP_UNUSED, int fd, void *arg)
 {
-	struct nbd_listener *l = mp_container_of(w, struct nbd_listener, backoff);
-	ev_io_start(loop, &l->io);
-}
-
-static void listener_accept_cb(struct ev_loop *loop, ev_io *w, int revents MP_UNUSED)
-{
-	struct nbd_listener *l = (struct nbd_listener *)w;  /* io is the first member */
+	struct nbd_listener *l = arg;
 	struct nbd_server *srv = l->srv;
 
-	for (unsigned i = 0; i < 64; i++) {
-		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			/* Out of descriptors or memory: pause instead of spinning on a ready socket. */
-			mp_warn("nbd: accept on %s: %s; pausing for %.0f s", l->name, strerror(errno),
-				ACCEPT_BACKOFF_S);
-			ev_io_stop(loop, &l->io);
-			ev_timer_set(&l->backoff, ACCEPT_BACKOFF_S, 0.);
-			ev_timer_start(loop, &l->backoff);
-			return;
-		}
-		if (!nbd_server_admit(srv)) {
-			mp_warn("nbd: %u clients connected, refusing another", srv->n_conns);
-			close(fd);
-			continue;
-		}
-		if (l->tcp) {
-			/* Replies are small and latency-bound: no Nagle delay behind them. */
-			int one = 1;
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		}
-		if (!nbd_conn_new(srv, fd, l->tls))
-			mp_warn("nbd: out of memory for a new client");
+	if (!nbd_server_admit(srv)) {
+		mp_warn("nbd: %u clients connected, refusing another", srv->n_conns);
+		close(fd);
+		return;
 	}
+	if (l->tcp) {
+		/* Replies are small and latency-bound: no Nagle delay behind them. */
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	if (!nbd_conn_new(srv, fd, l->tls))
+		mp_warn("nbd: out of memory for a new client");
 }
 
-static int listen_tcp(struct nbd_listener *l, const struct nbd_listen_addr *a, char *err, size_t errlen)
+/* A listening TCP socket for a (name for messages), or -1 with errno and err. */
+static int listen_tcp(const char *name, const struct nbd_listen_addr *a, char *err, size_t errlen)
 {
 	int one = 1;
 	int fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		int e = errno;
-		snprintf(err, errlen, "%s: socket: %s", l->name, strerror(e));
+		snprintf(err, errlen, "%s: socket: %s", name, strerror(e));
 		errno = e;
 		return -1;
 	}
@@ -287,14 +205,12 @@ static int listen_tcp(struct nbd_listener *l, const struct nbd_listen_addr *a, c
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (const struct sockaddr *)&a->sa, a->salen) < 0 || listen(fd, 128) < 0) {
 		int e = errno;
-		snprintf(err, errlen, "%s: %s", l->name, strerror(e));
+		snprintf(err, errlen, "%s: %s", name, strerror(e));
 		close(fd);
 		errno = e;
 		return -1;
 	}
-	l->fd = fd;
-	l->tcp = true;
-	return 0;
+	return fd;
 }
 
 static const char *policy_name(enum nbd_tls_policy p)
@@ -341,25 +257,24 @@ int nbd_server_listen_opts(struct nbd_server *srv, const char *spec, const struc
 	}
 	snprintf(l->name, sizeof(l->name), "%s", spec);
 	l->tls = opts->tls;
-	l->sock.fd = -1;
-	if (a.kind == NBD_ADDR_UNIX) {
-		if (mp_unix_listen(a.path, 0660, 128, &l->sock, err, errlen) < 0) {
-			int e = errno;
-			free(l);
-			errno = e;
-			return -1;
-		}
-		l->fd = l->sock.fd;
-	} else if (listen_tcp(l, &a, err, errlen) < 0) {
+	l->srv = srv;
+	l->tcp = a.kind != NBD_ADDR_UNIX;
+	const struct mp_listener_opts lo = { .who = "nbd", .name = spec, .batch = 64,
+					     .accept = listener_accept_cb, .arg = l };
+	struct mp_unix_sock us;
+	int fd = -1;
+	if (!l->tcp && mp_unix_listen(a.path, 0660, 128, &us, err, errlen) == 0)
+		l->lst = mp_listener_new_unix(srv->loop, &us, &lo);
+	else if (l->tcp && (fd = listen_tcp(spec, &a, err, errlen)) >= 0)
+		l->lst = mp_listener_new(srv->loop, fd, &lo);
+	if (!l->lst) {
 		int e = errno;
+		if (e == ENOMEM)
+			snprintf(err, errlen, "%s: out of memory", spec);
 		free(l);
 		errno = e;
 		return -1;
 	}
-	l->srv = srv;
-	ev_io_init(&l->io, listener_accept_cb, l->fd, EV_READ);
-	ev_timer_init(&l->backoff, listener_backoff_cb, ACCEPT_BACKOFF_S, 0.);
-	ev_io_start(srv->loop, &l->io);
 	l->next = srv->listeners;
 	srv->listeners = l;
 	mp_info("nbd: listening on %s (%s)", spec, policy_name(l->tls));
@@ -386,18 +301,13 @@ void nbd_server_free(struct nbd_server *srv)
 	while (srv->listeners) {
 		struct nbd_listener *l = srv->listeners;
 		srv->listeners = l->next;
-		ev_io_stop(srv->loop, &l->io);
-		ev_timer_stop(srv->loop, &l->backoff);
-		if (l->tcp)
-			close(l->fd);
-		else
-			mp_unix_close(&l->sock);
+		mp_listener_free(l->lst);
 		free(l);
 	}
 	/* Closing unlinks each connection; those with requests in the core live on, orphaned. */
 	while (srv->conns)
 		nbd_conn_close(srv->conns, "server shutting down");
-	ev_timer_stop(srv->loop, &srv->evict_log_timer);
+	mp_admit_stop(&srv->adm);
 	nbd_tls_creds_unref(srv->tls);  /* sessions were closed above: this was the last reference */
 	while (srv->exports) {
 		struct nbd_export *x = srv->exports;
