@@ -159,7 +159,7 @@ struct mp_conf_disk *cfg_new_disk(struct mp_conf *c, const char *name, int line)
 	return d;
 }
 
-const struct mp_conf_disk *cfg_find_disk(const struct mp_conf *c, size_t upto, const char *name)
+static const struct mp_conf_disk *find_disk(const struct mp_conf *c, size_t upto, const char *name)
 {
 	for (size_t i = 0; i < upto; i++)
 		if (strcmp(c->disks[i].name, name) == 0)
@@ -268,7 +268,7 @@ static int parse_section(struct parser *ps, char *s)
 		return perr(ps, ps->line, "[disk] needs a name, e.g. [disk data0]");
 	if (!cfg_valid_name(arg))
 		return perr(ps, ps->line, "invalid disk name '%s' (" CFG_NAME_CHARS ")", cfg_show(arg, sh));
-	dup = cfg_find_disk(ps->c, ps->c->n_disks, arg);
+	dup = find_disk(ps->c, ps->c->n_disks, arg);
 	if (dup && dup->line)
 		return perr(ps, ps->line, "duplicate disk '%s' (first defined at line %d)", arg, dup->line);
 	if (dup)

@@ -36,8 +36,6 @@ extern const struct cfg_key_table cfg_disk_keys;    /* config_disk.c */
 
 /* Append a disk with every default, named name (also its export name); NULL if out of memory. */
 struct mp_conf_disk *cfg_new_disk(struct mp_conf *c, const char *name, int line);
-/* The disk called name among the first upto disks, or NULL. */
-const struct mp_conf_disk *cfg_find_disk(const struct mp_conf *c, size_t upto, const char *name);
 /*
  * Checks disk i against its own requirements and the disks before it (config_disk.c). *line
  * gets the line to blame: the [disk] header, or export_line for an export clash when the key
