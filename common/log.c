@@ -37,6 +37,11 @@ int mp_log_level_parse(const char *s)
 	return -1;
 }
 
+const char *mp_log_level_name(int level)
+{
+	return level >= 0 && (size_t)level < MP_ARRAY_SIZE(level_names) ? level_names[level] : "?";
+}
+
 void mp_log(enum mp_log_level level, const char *fmt, ...)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };

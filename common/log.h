@@ -18,6 +18,8 @@ void mp_log_set_level(enum mp_log_level level);
 enum mp_log_level mp_log_get_level(void);
 /* Parse "err|warn|info|debug"; -1 if unknown. */
 int mp_log_level_parse(const char *s);
+/* The name mp_log_level_parse reads back ("err" ... "debug"), "?" if out of range. */
+const char *mp_log_level_name(int level);
 void mp_log(enum mp_log_level level, const char *fmt, ...) MP_PRINTF(2, 3);
 
 #define mp_err(...)   mp_log(MP_LOG_ERR, __VA_ARGS__)

@@ -278,8 +278,10 @@ void mp_conf_print_frontends(FILE *f, const struct mp_conf_disk *d);
 /* ---- tools/mpiscsid/config_print.c ---- */
 
 /* The effective configuration as mpiscsi.conf text (--check-config, mpiscsiadm show config):
- * every key with its effective value; parsing the text again gives the same configuration.
- * CHAP secrets are never printed (the secrets file's name and count only). */
+ * every key with its effective value; parsing the text again gives the same configuration
+ * (tls not set is printed as the mode it means, marked "# default"; values the parser would
+ * read differently bare are quoted). CHAP secrets are never printed (the secrets file's name
+ * and count only). tests/unit/test_config_roundtrip.c makes the trip. */
 void mp_conf_print(FILE *f, const struct mp_conf *c);
 /* One [disk] section with every effective setting (also what a reload compares). */
 void mp_conf_print_disk(FILE *f, const struct mp_conf_disk *k);

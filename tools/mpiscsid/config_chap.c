@@ -11,12 +11,9 @@
 
 const char *mp_conf_auth_name(enum mp_conf_auth a)
 {
-	switch (a) {
-	case MP_CONF_AUTH_NONE: return "none";
-	case MP_CONF_AUTH_CHAP: return "chap";
-	case MP_CONF_AUTH_MUTUAL: return "mutual";
-	}
-	return "?";
+	const char *name = cfg_name_of(&cfg_auth_names, (int)a);
+
+	return name ? name : "?";
 }
 
 int cfg_set_secrets(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key, const char *v,
@@ -37,14 +34,12 @@ int cfg_set_secrets(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const c
 
 static int parse_auth(const char *key, const char *v, enum mp_conf_auth *out, char *why, size_t n)
 {
-	static const enum mp_conf_auth all[] = { MP_CONF_AUTH_NONE, MP_CONF_AUTH_CHAP, MP_CONF_AUTH_MUTUAL };
 	char sh[CFG_SHOW_BUF];
+	int a;
 
-	for (size_t i = 0; i < MP_ARRAY_SIZE(all); i++) {
-		if (strcmp(v, mp_conf_auth_name(all[i])) == 0) {
-			*out = all[i];
-			return 0;
-		}
+	if (cfg_name_parse(&cfg_auth_names, v, &a)) {
+		*out = (enum mp_conf_auth)a;
+		return 0;
 	}
 	return cfg_fail(why, n, "%s: '%s' is not 'none', 'chap' or 'mutual'", key, cfg_show(v, sh));
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "tools/mpiscsid/config_parse.h"
 #include "tools/mpiscsid/config_values.h"
 #include "transport/nbd/nbd_addr.h"
 
@@ -101,16 +102,12 @@ int cfg_set_listen(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const ch
 int cfg_set_tls(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key, const char *v,
 		char *why, size_t n)
 {
-	static const struct { const char *name; enum mp_conf_tls mode; } modes[] = {
-		{ "off", MP_CONF_TLS_OFF }, { "on", MP_CONF_TLS_ON }, { "require", MP_CONF_TLS_REQUIRE },
-	};
 	char sh[CFG_SHOW_BUF];
+	int mode;
 
-	for (size_t i = 0; i < MP_ARRAY_SIZE(modes); i++) {
-		if (strcmp(v, modes[i].name) == 0) {
-			c->nbd.tls = modes[i].mode;
-			return 0;
-		}
+	if (cfg_name_parse(&cfg_tls_names, v, &mode)) {
+		c->nbd.tls = (enum mp_conf_tls)mode;
+		return 0;
 	}
 	return cfg_fail(why, n, "%s: '%s' is not 'off', 'on' or 'require'", key, cfg_show(v, sh));
 }
@@ -149,7 +146,7 @@ int cfg_set_insecure(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const 
 	return cfg_set_bool(key, v, &c->nbd.insecure, why, n);
 }
 
-void cfg_nbd_note_line(struct mp_conf *c, const char *key, int line)
+void cfg_nbd_note_line(struct mp_conf *c, struct mp_conf_disk *d MP_UNUSED, const char *key, int line)
 {
 	struct mp_conf_nbd *b = &c->nbd;
 
@@ -219,7 +216,7 @@ int cfg_check_nbd(const struct mp_conf *c, int *line, char *why, size_t n)
 	if (mode != MP_CONF_TLS_OFF && !b->tls_cert[0] && !b->tls_psk_file[0]) {
 		*line = b->tls_line;
 		return cfg_fail(why, n, "tls = %s needs tls_cert and tls_key, or tls_psk_file",
-				mode == MP_CONF_TLS_REQUIRE ? "require" : "on");
+				cfg_name_of(&cfg_tls_names, mode));
 	}
 	for (size_t i = 0; i < b->n_listen; i++) {
 		char sh[CFG_SHOW_BUF], problem[CFG_WHY_BUF];
@@ -267,26 +264,24 @@ void mp_conf_print_nbd(FILE *f, const struct mp_conf *c)
 		[MP_CONF_LISTEN_TLS_OPTIONAL] = "TLS optional",
 		[MP_CONF_LISTEN_TLS_REQUIRED] = "TLS required",
 	};
-	static const char *const modes[] = {
-		[MP_CONF_TLS_AUTO] = "auto", [MP_CONF_TLS_OFF] = "off", [MP_CONF_TLS_ON] = "on",
-		[MP_CONF_TLS_REQUIRE] = "require",
-	};
 	const struct mp_conf_nbd *b = &c->nbd;
 
-	/* Paths only: key material stays in its files. */
+	/* Paths only: key material stays in its files. tls is printed as what it means; when it
+	 * was not set, "# default" says so (read back, it is then set explicitly to that mode). */
 	fprintf(f, "\n[nbd]\n");
 	for (size_t i = 0; i < b->n_listen; i++)
-		fprintf(f, "listen = %s  # %s\n", b->listen[i], what[mp_conf_listen_tls(c, i)]);
-	fprintf(f, "tls = %s%s\n", modes[mp_conf_tls_mode(c)], b->tls == MP_CONF_TLS_AUTO ? "  # default" : "");
+		cfg_print_kv(f, "listen", b->listen[i], what[mp_conf_listen_tls(c, i)]);
+	cfg_print_kv(f, "tls", cfg_name_of(&cfg_tls_names, mp_conf_tls_mode(c)),
+		     b->tls == MP_CONF_TLS_AUTO ? "default" : NULL);
 	if (b->tls_cert[0])
-		fprintf(f, "tls_cert = %s\n", b->tls_cert);
+		cfg_print_kv(f, "tls_cert", b->tls_cert, NULL);
 	if (b->tls_key[0])
-		fprintf(f, "tls_key = %s\n", b->tls_key);
+		cfg_print_kv(f, "tls_key", b->tls_key, NULL);
 	if (b->tls_ca[0])
-		fprintf(f, "tls_ca = %s  # client certificates required\n", b->tls_ca);
+		cfg_print_kv(f, "tls_ca", b->tls_ca, "client certificates required");
 	if (b->tls_psk_file[0])
-		fprintf(f, "tls_psk_file = %s\n", b->tls_psk_file);
-	fprintf(f, "insecure = %s\n", b->insecure ? "yes" : "no");
+		cfg_print_kv(f, "tls_psk_file", b->tls_psk_file, NULL);
+	cfg_print_kv(f, "insecure", cfg_name_of(&cfg_bool_names, b->insecure), NULL);
 	fprintf(f, "max_clients = %u\nmax_handshakes = %u\n", b->max_clients, b->max_handshakes);
 	if (b->handshake_timeout_ms % 1000 == 0)
 		fprintf(f, "handshake_timeout = %u\n", b->handshake_timeout_ms / 1000);
@@ -295,3 +290,21 @@ void mp_conf_print_nbd(FILE *f, const struct mp_conf *c)
 	fprintf(f, "max_inflight = %u\nmax_inflight_mib = %u\nmax_request_kib = %u\n",
 		b->max_inflight, b->max_inflight_mib, b->max_request_kib);
 }
+
+static const struct cfg_key keys[] = {
+	{ .key = "listen",         .set = cfg_set_listen, .repeatable = true, .note_line = cfg_nbd_note_line },
+	{ .key = "tls",            .set = cfg_set_tls, .note_line = cfg_nbd_note_line },
+	{ .key = "tls_cert",       .set = cfg_set_tls_cert, .note_line = cfg_nbd_note_line },
+	{ .key = "tls_key",        .set = cfg_set_tls_key, .note_line = cfg_nbd_note_line },
+	{ .key = "tls_ca",         .set = cfg_set_tls_ca, .note_line = cfg_nbd_note_line },
+	{ .key = "tls_psk_file",   .set = cfg_set_tls_psk_file, .note_line = cfg_nbd_note_line },
+	{ .key = "insecure",       .set = cfg_set_insecure, .note_line = cfg_nbd_note_line },
+	{ .key = "max_clients",    .set = cfg_set_max_clients },
+	{ .key = "max_handshakes", .set = cfg_set_max_handshakes },
+	{ .key = "handshake_timeout", .set = cfg_set_handshake_timeout },
+	{ .key = "max_inflight",   .set = cfg_set_max_inflight },
+	{ .key = "max_inflight_mib", .set = cfg_set_max_inflight_mib },
+	{ .key = "max_request_kib", .set = cfg_set_max_request_kib },
+};
+_Static_assert(MP_ARRAY_SIZE(keys) <= CFG_MAX_SECTION_KEYS, "too many [nbd] keys for the parser");
+const struct cfg_key_table cfg_nbd_keys = { keys, MP_ARRAY_SIZE(keys) };

@@ -43,8 +43,9 @@ int cfg_set_max_inflight_mib(struct mp_conf *c, struct mp_conf_disk *d, const ch
 int cfg_set_max_request_kib(struct mp_conf *c, struct mp_conf_disk *d, const char *key, const char *v,
 			    char *why, size_t n);
 
-/* The parser tells which line set an [nbd] key (after its setter succeeded), for later checks. */
-void cfg_nbd_note_line(struct mp_conf *c, const char *key, int line);
+/* The parser tells which line set an [nbd] key (after its setter succeeded), for later checks
+ * (a cfg_key_line, config_parse.h). */
+void cfg_nbd_note_line(struct mp_conf *c, struct mp_conf_disk *d, const char *key, int line);
 
 /* A command-line listen replaces the listeners from the file (mp_conf_set calls this first). */
 void cfg_nbd_override_listen(struct mp_conf *c);

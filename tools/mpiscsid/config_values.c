@@ -280,13 +280,12 @@ static const char *time_str(uint32_t ms, char *buf, size_t n)
 
 int cfg_set_bool(const char *key, const char *v, bool *out, char *why, size_t n)
 {
-	static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
 	char sh[CFG_SHOW_BUF];
-	for (size_t i = 0; i < MP_ARRAY_SIZE(yes); i++) {
-		if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
-			*out = strcmp(v, yes[i]) == 0;
-			return 0;
-		}
+	int b;
+
+	if (cfg_name_parse(&cfg_bool_names, v, &b)) {
+		*out = b != 0;
+		return 0;
 	}
 	return cfg_fail(why, n, "%s: '%s' is not 'yes' or 'no'", key, cfg_show(v, sh));
 }
@@ -316,4 +315,97 @@ int cfg_set_time(const char *key, const char *v, uint32_t min_ms, uint32_t max_m
 				cfg_show(v, sh));
 	*out_ms = (uint32_t)ms;
 	return 0;
+}
+
+/* ---- keyword tables (see config_values.h): the first word of a value is the one printed ---- */
+
+#define NAMES(t) { (t), MP_ARRAY_SIZE(t) }
+
+static const struct cfg_name bool_names[] = {
+	{ "yes", 1 }, { "no", 0 }, { "true", 1 }, { "false", 0 }, { "on", 1 }, { "off", 0 },
+	{ "1", 1 }, { "0", 0 },
+};
+const struct cfg_names cfg_bool_names = NAMES(bool_names);
+
+static const struct cfg_name syslog_names[] = { { "auto", -1 }, { "yes", 1 }, { "no", 0 } };
+const struct cfg_names cfg_syslog_names = NAMES(syslog_names);
+
+/* No "auto": the file can not ask for the default by name; the printer shows what it means. */
+static const struct cfg_name tls_names[] = {
+	{ "off", MP_CONF_TLS_OFF }, { "on", MP_CONF_TLS_ON }, { "require", MP_CONF_TLS_REQUIRE },
+};
+const struct cfg_names cfg_tls_names = NAMES(tls_names);
+
+static const struct cfg_name auth_names[] = {
+	{ "none", MP_CONF_AUTH_NONE }, { "chap", MP_CONF_AUTH_CHAP }, { "mutual", MP_CONF_AUTH_MUTUAL },
+};
+const struct cfg_names cfg_auth_names = NAMES(auth_names);
+
+/* In this order in messages ("is not 'fail', 'queue' or a number of seconds"). */
+static const struct cfg_name npr_names[] = { { "fail", 0 }, { "queue", -1 } };
+const struct cfg_names cfg_npr_names = NAMES(npr_names);
+
+static const struct cfg_name failback_names[] = {
+	{ "immediate", MP_FAILBACK_IMMEDIATE },
+	{ "manual", MP_FAILBACK_MANUAL },
+	{ "followover", MP_FAILBACK_FOLLOWOVER },
+};
+const struct cfg_names cfg_failback_names = NAMES(failback_names);
+
+static const struct cfg_name alua_names[] = { { "auto", 0 }, { "off", 1 } };
+const struct cfg_names cfg_alua_names = NAMES(alua_names);
+
+#undef NAMES
+
+bool cfg_name_parse(const struct cfg_names *t, const char *s, int *value)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		if (strcmp(s, t->v[i].name) == 0) {
+			*value = t->v[i].value;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *cfg_name_of(const struct cfg_names *t, int value)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].value == value)
+			return t->v[i].name;
+	return NULL;
+}
+
+/* ---- writing values back ---- */
+
+/* Whether parse_value (config.c) would read v back as something else when written bare. */
+static bool needs_quotes(const char *v)
+{
+	size_t len = strlen(v);
+
+	if (len == 0 || v[0] == '"' || cfg_is_space(v[0]) || cfg_is_space(v[len - 1]))
+		return true;
+	for (size_t i = 0; i < len; i++)
+		if ((v[i] == '#' || v[i] == ';') && (i == 0 || cfg_is_space(v[i - 1])))
+			return true;
+	return false;
+}
+
+void cfg_print_kv(FILE *f, const char *key, const char *value, const char *comment)
+{
+	fprintf(f, "%s = ", key);
+	if (needs_quotes(value)) {
+		fputc('"', f);
+		for (const char *p = value; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				fputc('\\', f);
+			fputc(*p, f);
+		}
+		fputc('"', f);
+	} else {
+		fputs(value, f);
+	}
+	if (comment)
+		fprintf(f, "  # %s", comment);
+	fputc('\n', f);
 }
