@@ -51,16 +51,23 @@ static const struct ccase cases[] = {
 	{ "ACA active", MP_XPORT_OK, 0x30, { 0 }, 0, MP_V_DEVICE_ERROR, EIO },
 };
 
+/* A completion as a path hands it to the core: sense bytes are copied in, the rest is zero. */
+static struct mp_scsi_result result_of(enum mp_xport xport, uint8_t status, const uint8_t *sense, uint8_t len)
+{
+	struct mp_scsi_result r;
+	memset(&r, 0, sizeof(r));
+	r.xport = xport;
+	r.status = status;
+	memcpy(r.sense, sense, len);
+	r.sense_len = len;
+	return r;
+}
+
 Test(classify, table)
 {
 	for (size_t i = 0; i < MP_ARRAY_SIZE(cases); i++) {
 		const struct ccase *c = &cases[i];
-		struct mp_scsi_result r;
-		memset(&r, 0, sizeof(r));
-		r.xport = c->xport;
-		r.status = c->status;
-		memcpy(r.sense, c->sense, c->sense_len);
-		r.sense_len = c->sense_len;
+		struct mp_scsi_result r = result_of(c->xport, c->status, c->sense, c->sense_len);
 		int err = -1;
 		enum mp_verdict v = mp_classify(&r, &err);
 		cr_expect_eq(v, c->want, "%s: got %s, want %s", c->name, mp_verdict_name(v), mp_verdict_name(c->want));
@@ -184,11 +191,9 @@ Test(classify, completion_fields_for_alua_and_unit_attention_senses)
 		for (int f = 0; f < FMT_COUNT; f++) {
 			char what[96];
 			snprintf(what, sizeof(what), "%s (%s)", s->name, fmt_names[f]);
-			struct mp_scsi_result r;
-			memset(&r, 0, sizeof(r));
-			r.xport = MP_XPORT_OK;
-			r.status = MP_ST_CHECK_CONDITION;
-			r.sense_len = put_sense(r.sense, (enum sense_fmt)f, s->key, s->asc, s->ascq);
+			uint8_t b[MP_SENSE_MAX];
+			uint8_t n = put_sense(b, (enum sense_fmt)f, s->key, s->asc, s->ascq);
+			struct mp_scsi_result r = result_of(MP_XPORT_OK, MP_ST_CHECK_CONDITION, b, n);
 			struct mp_completion c;
 			memset(&c, 0xa5, sizeof(c)); /* every field must be written */
 			mp_classify_completion(&r, &c);
@@ -252,12 +257,7 @@ Test(classify, completion_fields_for_short_malformed_and_irrelevant_sense)
 {
 	for (size_t i = 0; i < MP_ARRAY_SIZE(malformed); i++) {
 		const struct mcase *m = &malformed[i];
-		struct mp_scsi_result r;
-		memset(&r, 0, sizeof(r));
-		r.xport = m->xport;
-		r.status = m->status;
-		memcpy(r.sense, m->sense, m->sense_len);
-		r.sense_len = m->sense_len;
+		struct mp_scsi_result r = result_of(m->xport, m->status, m->sense, m->sense_len);
 		struct mp_completion c;
 		memset(&c, 0xa5, sizeof(c));
 		mp_classify_completion(&r, &c);
