@@ -660,7 +660,7 @@ static void scan_done_cb(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *r
 			 * target said the LUN is not there (25/00), a LUN the last scan found keeps its
 			 * verdict: BUSY or TASK SET FULL under load must not take a working path away. */
 			uint32_t lun = s->scan_luns[s->inq_i];
-			bool gone = sn.valid && sn.key == 0x5 && sn.asc == 0x25;
+			bool gone = sn.key == MP_SK_ILLEGAL_REQUEST && sn.asc == MP_ASC_LU_NOT_SUPPORTED;
 			bool keep = !gone && scan_was_known(s, lun);
 			mp_warn("session %u %s: LUN %u: INQUIRY status 0x%02x sense %x/%02x/%02x; %s", s->o.id, s->name,
 				lun, res->status, sn.key, sn.asc, sn.ascq, keep ? "kept as the last scan found it" : "not used");
