@@ -5,10 +5,11 @@
 #include <stdint.h>
 
 /*
- * Only mpath/classify.c interprets these codes; everyone else reads the
- * struct mp_completion it fills (mpath/classify.h). The names are here so
- * that the classifier, its tests, the fuzz targets and log messages agree on
- * one spelling of each code.
+ * mpath/classify.c turns these codes into a verdict, an errno, an implied ALUA
+ * port state and a unit attention kind (struct mp_completion, mpath/classify.h);
+ * callers read that struct and compare raw codes only for what it does not sum
+ * up (ILLEGAL REQUEST to RTPG or VPD 0x83, LOGICAL UNIT NOT SUPPORTED during a
+ * rescan), with these names. Nothing else spells a code as a number.
  */
 
 /* SAM-5 status byte of a completed command. */
