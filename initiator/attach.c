@@ -155,11 +155,11 @@ static void advance(struct mp_attach *a)
 static const char *status_name(uint8_t st)
 {
 	switch (st) {
-	case 0x08: return "BUSY";
-	case 0x18: return "RESERVATION CONFLICT";
-	case 0x28: return "TASK SET FULL";
-	case 0x30: return "ACA ACTIVE";
-	case 0x40: return "TASK ABORTED";
+	case MP_ST_BUSY: return "BUSY";
+	case MP_ST_RESERVATION_CONFLICT: return "RESERVATION CONFLICT";
+	case MP_ST_TASK_SET_FULL: return "TASK SET FULL";
+	case MP_ST_ACA_ACTIVE: return "ACA ACTIVE";
+	case MP_ST_TASK_ABORTED: return "TASK ABORTED";
 	default: return "unexpected status";
 	}
 }
@@ -282,12 +282,14 @@ static void handle_data(struct mp_attach *a, size_t n)
 static void handle_check_condition(struct mp_attach *a, const struct mp_scsi_result *res)
 {
 	const char *name = steps[a->step].name;
-	struct mp_sense s;
-	if (mp_sense_parse(res->sense, res->sense_len, &s) < 0 || !s.valid) {
+	struct mp_completion cc;
+	mp_classify_completion(res, &cc);
+	const struct mp_sense s = cc.sense;
+	if (!s.valid) {
 		finish(a, EIO, "%s: CHECK CONDITION without usable sense data", name);
 		return;
 	}
-	if (s.key == 0x6) {
+	if (cc.ua != MP_UA_NONE) {
 		/* Power-on, reset, or changed-parameters notices the target owes this I_T nexus. */
 		if (a->ua_left > 0) {
 			a->ua_left--;
@@ -304,15 +306,14 @@ static void handle_check_condition(struct mp_attach *a, const struct mp_scsi_res
 		advance(a);
 		return;
 	}
-	if (a->step == ST_RC16 && a->info.tpgs && s.key == 0x2 && s.asc == 0x04 &&
-	    (s.ascq == 0x0a || s.ascq == 0x0b || s.ascq == 0x0c || s.ascq == 0x12)) {
+	if (a->step == ST_RC16 && a->info.tpgs && cc.alua != MP_PORT_ALUA_NONE) {
 		/* ALUA transitioning/standby/unavailable/offline ports may refuse READ CAPACITY. The
 		 * identity is read: the path can join a disk that knows its size, and wait there. */
 		a->info.capacity_unknown = true;
 		advance(a);
 		return;
 	}
-	if (a->step == ST_VPD83 && s.key == 0x5 && !mp_vpd_pages_has(&a->pages, 0x83)) {
+	if (a->step == ST_VPD83 && s.key == MP_SK_ILLEGAL_REQUEST && !mp_vpd_pages_has(&a->pages, 0x83)) {
 		/* The target said it lacks 0x83 and meant it: identify by serial number instead. */
 		settle_identity(a, NULL);
 		return;
@@ -343,11 +344,11 @@ static void on_done(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *res)
 		finish(a, ENOTCONN, "%s: transport error", name);
 		return;
 	}
-	if (res->status == 0x02) {
+	if (res->status == MP_ST_CHECK_CONDITION) {
 		handle_check_condition(a, res);
 		return;
 	}
-	if (res->status != 0x00) {
+	if (res->status != MP_ST_GOOD) {
 		finish(a, EIO, "%s: status 0x%02x (%s)", name, res->status, status_name(res->status));
 		return;
 	}

@@ -363,9 +363,9 @@ static void watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents MP_UNUSED
 /* UNIT ATTENTION 3F/0E: the target's LUN inventory changed; scan again (from the loop). */
 static void note_sense(struct mp_iscsi_session *s, const struct mp_scsi_result *res)
 {
-	struct mp_sense sn;
-	if (res->status != SCSI_STATUS_CHECK_CONDITION || mp_sense_parse(res->sense, res->sense_len, &sn) != 0 ||
-	    !sn.valid || sn.key != 0x6 || sn.asc != 0x3f || sn.ascq != 0x0e)
+	struct mp_completion cc;
+	mp_classify_completion(res, &cc);
+	if (cc.ua != MP_UA_LUNS_CHANGED)
 		return;
 	mp_info("session %u %s: the target reports changed LUNs (3F/0E); rescanning", s->o.id, s->name);
 	mp_iscsi_session_rescan(s);
@@ -639,16 +639,16 @@ static void scan_done_cb(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *r
 	struct mp_iscsi_session *s = mp_container_of(cmd, struct mp_iscsi_session, scan_cmd);
 	char why[160];
 	const char *what = s->scan == SCAN_REPORT ? "REPORT LUNS" : "INQUIRY";
-	struct mp_sense sn = { 0 };
+	struct mp_completion cc;
 
 	if (res->xport != MP_XPORT_OK) {
 		scan_finish(s, false, "the connection failed");
 		return;
 	}
-	if (res->status == SCSI_STATUS_CHECK_CONDITION)
-		mp_sense_parse(res->sense, res->sense_len, &sn);
+	mp_classify_completion(res, &cc);
+	const struct mp_sense sn = cc.sense;
 	if (res->status != SCSI_STATUS_GOOD) {
-		bool ua = res->status == SCSI_STATUS_CHECK_CONDITION && sn.valid && sn.key == 0x6;
+		bool ua = cc.ua != MP_UA_NONE;
 		if (ua && s->scan_ua_left) {
 			s->scan_ua_left--;
 			if (scan_submit(s, s->scan == SCAN_REPORT ? 0 : s->scan_luns[s->inq_i]) != 0)
@@ -660,7 +660,7 @@ static void scan_done_cb(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *r
 			 * target said the LUN is not there (25/00), a LUN the last scan found keeps its
 			 * verdict: BUSY or TASK SET FULL under load must not take a working path away. */
 			uint32_t lun = s->scan_luns[s->inq_i];
-			bool gone = sn.valid && sn.key == 0x5 && sn.asc == 0x25;
+			bool gone = sn.key == MP_SK_ILLEGAL_REQUEST && sn.asc == MP_ASC_LU_NOT_SUPPORTED;
 			bool keep = !gone && scan_was_known(s, lun);
 			mp_warn("session %u %s: LUN %u: INQUIRY status 0x%02x sense %x/%02x/%02x; %s", s->o.id, s->name,
 				lun, res->status, sn.key, sn.asc, sn.ascq, keep ? "kept as the last scan found it" : "not used");

@@ -21,10 +21,6 @@
 /* Explicit activation of one group at most this often. */
 #define ALUA_STPG_INTERVAL_MS 2000
 
-#define SK_ILLEGAL_REQUEST 0x5
-#define SK_NOT_READY 0x2
-#define SK_UNIT_ATTENTION 0x6
-
 static void alua_tick(void *arg);
 static void send_rtpg(struct mp_lu *lu, struct mp_path *only);
 
@@ -245,7 +241,6 @@ static void rtpg_done(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *res)
 	if (!a->enabled)
 		return;
 
-	struct mp_sense sn = { 0 };
 	if (res->xport == MP_XPORT_OK && res->status == 0) {
 		struct mp_rtpg r;
 		size_t got = cmd->len - MP_MIN(res->residual, cmd->len);
@@ -261,18 +256,19 @@ static void rtpg_done(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *res)
 		}
 	} else {
 		a->failures++;
-		if (res->xport == MP_XPORT_OK && res->status == 2)
-			mp_sense_parse(res->sense, res->sense_len, &sn);
-		if (sn.key == SK_ILLEGAL_REQUEST && !a->no_extended) {
+		struct mp_completion cc;
+		mp_classify_completion(res, &cc);
+		const struct mp_sense sn = cc.sense;
+		if (sn.key == MP_SK_ILLEGAL_REQUEST && !a->no_extended) {
 			/* Some targets reject the extended-header request: ask the plain way. */
 			a->no_extended = true;
 			a->refresh_wanted = true;
-		} else if (sn.key == SK_ILLEGAL_REQUEST) {
+		} else if (sn.key == MP_SK_ILLEGAL_REQUEST) {
 			mp_warn("disk %s: the target reports ALUA support but rejects REPORT TARGET PORT GROUPS "
 				"(sense %x/%02x/%02x): ALUA off for this disk", lu->name, sn.key, sn.asc, sn.ascq);
 			a->enabled = false;
 			return;
-		} else if (sn.key == SK_NOT_READY && sn.asc == 0x04 && sn.ascq == 0x12 && via) {
+		} else if (cc.alua == MP_PORT_OFFLINE && via) {
 			if (!via->alua_port_offline)
 				mp_warn("disk %s: path %" PRIu32 " %s: target port offline", lu->name, via->id, via->name);
 			bool was_usable = mp_lu_any_usable(lu);
@@ -351,9 +347,9 @@ static void stpg_done(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *res)
 		mp_info("disk %s: ALUA group %" PRIu16 " activated (SET TARGET PORT GROUPS via %s)", lu->name,
 			c->tpg, via ? via->name : "?");
 	} else {
-		struct mp_sense sn = { 0 };
-		if (res->xport == MP_XPORT_OK && res->status == 2)
-			mp_sense_parse(res->sense, res->sense_len, &sn);
+		struct mp_completion cc;
+		mp_classify_completion(res, &cc);
+		const struct mp_sense sn = cc.sense;
 		mp_warn("disk %s: SET TARGET PORT GROUPS for group %" PRIu16 " failed (transport %d, status 0x%02x, "
 			"sense %x/%02x/%02x)", lu->name, c->tpg, (int)res->xport, res->status, sn.key, sn.asc, sn.ascq);
 	}
@@ -461,26 +457,31 @@ void mp_alua_path_attached(struct mp_lu *lu, struct mp_path *p, const struct mp_
 enum mp_alua_act mp_alua_on_check(struct mp_lu *lu, struct mp_path *p, const struct mp_scsi_result *res)
 {
 	struct mp_alua *a = &lu->alua;
-	if (!a->enabled || res->xport != MP_XPORT_OK || res->status != 2)
+	if (!a->enabled)
 		return MP_ALUA_NONE;
-	struct mp_sense sn;
-	if (mp_sense_parse(res->sense, res->sense_len, &sn) != 0)
+	struct mp_completion cc;
+	mp_classify_completion(res, &cc);
+	switch (cc.ua) {
+	case MP_UA_ALUA_CHANGED:
+	case MP_UA_ALUA_TRANSITION_FAILED:
+	case MP_UA_RESET:
+	case MP_UA_LUNS_CHANGED:
+		/* The target's groups, or what this nexus knows of them, may have changed: ask again. */
+		mp_alua_refresh(lu, "unit attention");
 		return MP_ALUA_NONE;
-	if (sn.key == SK_UNIT_ATTENTION) {
-		/* 2A/06 ALUA state changed, 2A/07 implicit transition failed, 29/xx reset, 3F/0E LUNs changed. */
-		if ((sn.asc == 0x2a && (sn.ascq == 0x06 || sn.ascq == 0x07)) || sn.asc == 0x29 ||
-		    (sn.asc == 0x3f && sn.ascq == 0x0e))
-			mp_alua_refresh(lu, "unit attention");
+	case MP_UA_PARAMS_CHANGED:
+	case MP_UA_OTHER:
 		return MP_ALUA_NONE;
+	case MP_UA_NONE:
+		break;
 	}
-	if (sn.key != SK_NOT_READY || sn.asc != 0x04)
-		return MP_ALUA_NONE;
 	uint8_t st;
-	switch (sn.ascq) {
-	case 0x0a: st = MP_ALUA_TRANSITIONING; break;
-	case 0x0b: st = MP_ALUA_STANDBY; break;
-	case 0x0c: st = MP_ALUA_UNAVAILABLE; break;
-	case 0x12: st = MP_ALUA_OFFLINE; break;
+	switch (cc.alua) {
+	case MP_PORT_TRANSITIONING: st = MP_ALUA_TRANSITIONING; break;
+	case MP_PORT_STANDBY: st = MP_ALUA_STANDBY; break;
+	case MP_PORT_UNAVAILABLE: st = MP_ALUA_UNAVAILABLE; break;
+	case MP_PORT_OFFLINE: st = MP_ALUA_OFFLINE; break;
+	case MP_PORT_ALUA_NONE:
 	default: return MP_ALUA_NONE;
 	}
 	bool was_usable = mp_lu_any_usable(lu);

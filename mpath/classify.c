@@ -4,19 +4,6 @@
 #include <errno.h>
 #include <stddef.h>
 
-/* SAM-5 status codes and SPC-4 sense keys used below. */
-enum {
-	ST_GOOD = 0x00, ST_CHECK_CONDITION = 0x02, ST_CONDITION_MET = 0x04, ST_BUSY = 0x08,
-	ST_RESERVATION_CONFLICT = 0x18, ST_TASK_SET_FULL = 0x28, ST_ACA_ACTIVE = 0x30,
-	ST_TASK_ABORTED = 0x40,
-};
-enum {
-	SK_NO_SENSE = 0x0, SK_RECOVERED_ERROR = 0x1, SK_NOT_READY = 0x2, SK_MEDIUM_ERROR = 0x3,
-	SK_HARDWARE_ERROR = 0x4, SK_ILLEGAL_REQUEST = 0x5, SK_UNIT_ATTENTION = 0x6,
-	SK_DATA_PROTECT = 0x7, SK_BLANK_CHECK = 0x8, SK_COPY_ABORTED = 0xa,
-	SK_ABORTED_COMMAND = 0xb, SK_VOLUME_OVERFLOW = 0xd, SK_MISCOMPARE = 0xe,
-};
-
 int mp_sense_parse(const uint8_t *buf, size_t len, struct mp_sense *out)
 {
 	out->key = out->asc = out->ascq = 0;
@@ -50,20 +37,18 @@ int mp_sense_parse(const uint8_t *buf, size_t len, struct mp_sense *out)
 /* NOT READY: which ASC/ASCQ pairs mean "this port, not the LU" (so another path may serve). */
 static enum mp_verdict classify_not_ready(const struct mp_sense *s, int *err)
 {
-	if (s->asc == 0x04) {
-		switch (s->ascq) {
-		case 0x0a: /* asymmetric access state transition */
-		case 0x01: /* becoming ready */
-			return MP_V_RETRY;
-		case 0x0b: /* target port in standby state */
-		case 0x0c: /* target port in unavailable state */
-		case 0x12: /* logical unit offline (target port offline) */
-			return MP_V_ALUA_STATE;
-		default:
-			break;
-		}
+	switch (MP_ASC_PAIR(s->asc, s->ascq)) {
+	case MP_SENSE_ALUA_TRANSITIONING:
+	case MP_SENSE_BECOMING_READY:
+		return MP_V_RETRY;
+	case MP_SENSE_ALUA_STANDBY:
+	case MP_SENSE_ALUA_UNAVAILABLE:
+	case MP_SENSE_LU_OFFLINE:
+		return MP_V_ALUA_STATE;
+	default:
+		break;
 	}
-	if (s->asc == 0x3a) { /* medium not present */
+	if (s->asc == MP_ASC_MEDIUM_NOT_PRESENT) {
 		*err = EIO;
 		return MP_V_DEVICE_ERROR;
 	}
@@ -74,35 +59,36 @@ static enum mp_verdict classify_not_ready(const struct mp_sense *s, int *err)
 static enum mp_verdict classify_sense(const struct mp_sense *s, int *err)
 {
 	switch (s->key) {
-	case SK_NO_SENSE:
-	case SK_RECOVERED_ERROR:
+	case MP_SK_NO_SENSE:
+	case MP_SK_RECOVERED_ERROR:
 		return MP_V_OK;
-	case SK_NOT_READY:
+	case MP_SK_NOT_READY:
 		return classify_not_ready(s, err);
-	case SK_UNIT_ATTENTION:
-		/* 2A/06, 2A/07 ALUA changed; 29/xx reset; 3F/0E LUNs changed; all: re-issue. */
+	case MP_SK_UNIT_ATTENTION:
+		/* Whatever the target owed this I_T nexus (see enum mp_ua), the command did not run: re-issue. */
 		return MP_V_RETRY;
-	case SK_ABORTED_COMMAND:
+	case MP_SK_ABORTED_COMMAND:
 		/* Transport-level abort or a command timeout on the target: retry (another path). */
 		return MP_V_RETRY;
-	case SK_MEDIUM_ERROR:
-	case SK_HARDWARE_ERROR:
-	case SK_MISCOMPARE:
+	case MP_SK_MEDIUM_ERROR:
+	case MP_SK_HARDWARE_ERROR:
+	case MP_SK_MISCOMPARE:
 		*err = EIO;
 		return MP_V_DEVICE_ERROR;
-	case SK_DATA_PROTECT:
-		/* 27/07 space allocation failed on a write-protected thin LU -> ENOSPC. */
-		*err = (s->asc == 0x27 && s->ascq == 0x07) ? ENOSPC : EPERM;
+	case MP_SK_DATA_PROTECT:
+		/* Space allocation failed on a write-protected thin LU -> ENOSPC. */
+		*err = MP_ASC_PAIR(s->asc, s->ascq) == MP_SENSE_SPACE_ALLOC_FAILED_WP ? ENOSPC : EPERM;
 		return MP_V_DEVICE_ERROR;
-	case SK_ILLEGAL_REQUEST:
-		if (s->asc == 0x21) /* LBA out of range */
+	case MP_SK_ILLEGAL_REQUEST:
+		if (s->asc == MP_ASC_LBA_OUT_OF_RANGE)
 			*err = EINVAL;
-		else if (s->asc == 0x20 || (s->asc == 0x24 && s->ascq == 0x00))
-			*err = ENOTSUP; /* invalid opcode / invalid field in CDB */
+		else if (s->asc == MP_ASC_INVALID_OPCODE ||
+			 MP_ASC_PAIR(s->asc, s->ascq) == MP_SENSE_INVALID_FIELD_CDB)
+			*err = ENOTSUP;
 		else
 			*err = EINVAL;
 		return MP_V_DEVICE_ERROR;
-	case SK_VOLUME_OVERFLOW:
+	case MP_SK_VOLUME_OVERFLOW:
 		*err = ENOSPC;
 		return MP_V_DEVICE_ERROR;
 	default:
@@ -111,35 +97,81 @@ static enum mp_verdict classify_sense(const struct mp_sense *s, int *err)
 	}
 }
 
-enum mp_verdict mp_classify(const struct mp_scsi_result *res, int *err)
+/* The ALUA state of the port a NOT READY sense reports (only the four ALUA pairs do). */
+static enum mp_port_alua sense_alua(const struct mp_sense *s)
 {
-	*err = 0;
+	if (s->key != MP_SK_NOT_READY)
+		return MP_PORT_ALUA_NONE;
+	switch (MP_ASC_PAIR(s->asc, s->ascq)) {
+	case MP_SENSE_ALUA_TRANSITIONING: return MP_PORT_TRANSITIONING;
+	case MP_SENSE_ALUA_STANDBY: return MP_PORT_STANDBY;
+	case MP_SENSE_ALUA_UNAVAILABLE: return MP_PORT_UNAVAILABLE;
+	case MP_SENSE_LU_OFFLINE: return MP_PORT_OFFLINE;
+	default: return MP_PORT_ALUA_NONE;
+	}
+}
+
+/* Which unit attention a sense is; MP_UA_NONE for any other sense key. */
+static enum mp_ua sense_ua(const struct mp_sense *s)
+{
+	if (s->key != MP_SK_UNIT_ATTENTION)
+		return MP_UA_NONE;
+	if (s->asc == MP_ASC_RESET_OCCURRED)
+		return MP_UA_RESET; /* every qualifier: power on, bus reset, device reset, nexus loss, ... */
+	switch (MP_ASC_PAIR(s->asc, s->ascq)) {
+	case MP_SENSE_ALUA_CHANGED: return MP_UA_ALUA_CHANGED;
+	case MP_SENSE_ALUA_TRANSITION_FAILED: return MP_UA_ALUA_TRANSITION_FAILED;
+	case MP_SENSE_LUNS_CHANGED: return MP_UA_LUNS_CHANGED;
+	case MP_SENSE_PARAMETERS_CHANGED:
+	case MP_SENSE_MODE_CHANGED:
+	case MP_SENSE_CAPACITY_CHANGED:
+		return MP_UA_PARAMS_CHANGED;
+	default: return MP_UA_OTHER;
+	}
+}
+
+static enum mp_verdict classify_status(const struct mp_scsi_result *res, struct mp_completion *out)
+{
 	if (res->xport != MP_XPORT_OK)
 		return MP_V_PATH_ERROR;
 	switch (res->status) {
-	case ST_GOOD:
-	case ST_CONDITION_MET:
+	case MP_ST_GOOD:
+	case MP_ST_CONDITION_MET:
 		return MP_V_OK;
-	case ST_BUSY:
-	case ST_TASK_SET_FULL:
-	case ST_TASK_ABORTED:
+	case MP_ST_BUSY:
+	case MP_ST_TASK_SET_FULL:
+	case MP_ST_TASK_ABORTED:
 		return MP_V_RETRY;
-	case ST_RESERVATION_CONFLICT:
-		*err = EIO;
+	case MP_ST_RESERVATION_CONFLICT:
+		out->err = EIO;
 		return MP_V_RESV_CONFLICT;
-	case ST_CHECK_CONDITION: {
-		struct mp_sense s;
-		if (mp_sense_parse(res->sense, res->sense_len, &s) < 0) {
+	case MP_ST_CHECK_CONDITION:
+		if (mp_sense_parse(res->sense, res->sense_len, &out->sense) < 0) {
 			/* CHECK CONDITION without usable sense: we cannot know; treat as a path fault. */
 			return MP_V_PATH_ERROR;
 		}
-		return classify_sense(&s, err);
-	}
-	case ST_ACA_ACTIVE:
+		out->alua = sense_alua(&out->sense);
+		out->ua = sense_ua(&out->sense);
+		return classify_sense(&out->sense, &out->err);
+	case MP_ST_ACA_ACTIVE:
 	default:
-		*err = EIO;
+		out->err = EIO;
 		return MP_V_DEVICE_ERROR;
 	}
+}
+
+void mp_classify_completion(const struct mp_scsi_result *res, struct mp_completion *out)
+{
+	*out = (struct mp_completion){ .verdict = MP_V_OK, .alua = MP_PORT_ALUA_NONE, .ua = MP_UA_NONE };
+	out->verdict = classify_status(res, out);
+}
+
+enum mp_verdict mp_classify(const struct mp_scsi_result *res, int *err)
+{
+	struct mp_completion c;
+	mp_classify_completion(res, &c);
+	*err = c.err;
+	return c.verdict;
 }
 
 const char *mp_verdict_name(enum mp_verdict v)

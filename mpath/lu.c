@@ -295,8 +295,9 @@ static void finish_sub(struct mp_sub *s, int err)
 static void note_error(struct mp_lu *lu, const struct mp_path *p, const struct mp_scsi_cmd *cmd,
 		       const struct mp_scsi_result *res, enum mp_verdict v)
 {
-	struct mp_sense sn;
-	mp_sense_parse(res->sense, res->sense_len, &sn);
+	struct mp_completion cc;
+	mp_classify_completion(res, &cc);
+	const struct mp_sense sn = cc.sense;
 	snprintf(lu->last_err_detail, sizeof(lu->last_err_detail),
 		 "%s: cdb 0x%02x on %s, transport %d, status 0x%02x, sense %x/%02x/%02x, residual %" PRIu32,
 		 mp_verdict_name(v), cmd->cdb[0], p ? p->name : "no path", (int)res->xport, res->status,

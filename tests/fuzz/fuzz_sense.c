@@ -1,4 +1,4 @@
-/* libFuzzer target: SCSI sense data through mp_sense_parse() and whole completions through mp_classify(). */
+/* libFuzzer target: SCSI sense data through mp_sense_parse() and whole completions through mp_classify_completion(). */
 #include <errno.h>
 #include <string.h>
 
@@ -66,6 +66,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else if (s2.key == 0x6)
 			FUZZ_CHECK(v == MP_V_RETRY);
 	}
+
+	/* The whole completion: the wrapper's answer, and what the sense may imply. */
+	struct mp_completion c;
+	memset(&c, 0xa5, sizeof(c));
+	mp_classify_completion(&res, &c);
+	FUZZ_CHECK(c.verdict == v && c.err == err);
+	if (res.xport != MP_XPORT_OK || res.status != MP_ST_CHECK_CONDITION || !c.sense.valid) {
+		/* No usable sense: every sense field zero, nothing implied. */
+		FUZZ_CHECK(c.sense.valid == 0 && c.sense.key == 0 && c.sense.asc == 0 && c.sense.ascq == 0);
+		FUZZ_CHECK(c.alua == MP_PORT_ALUA_NONE && c.ua == MP_UA_NONE);
+	}
+	/* A port state only from NOT READY 04/xx, a unit attention kind exactly for that key. */
+	if (c.alua != MP_PORT_ALUA_NONE)
+		FUZZ_CHECK(c.sense.key == MP_SK_NOT_READY && c.sense.asc == MP_ASC_LU_NOT_READY &&
+			   (c.verdict == MP_V_RETRY || c.verdict == MP_V_ALUA_STATE));
+	FUZZ_CHECK(c.alua <= MP_PORT_OFFLINE && c.ua <= MP_UA_OTHER);
+	FUZZ_CHECK((c.ua != MP_UA_NONE) == (c.sense.valid && c.sense.key == MP_SK_UNIT_ATTENTION));
 	free(sense);
 	return 0;
 }
