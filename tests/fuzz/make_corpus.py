@@ -57,16 +57,16 @@ with open(os.path.join(os.path.dirname(ROOT), "..", "..", "etc", "mpiscsi.conf")
     put("config", "example", f.read())
 put("config", "minimal", f"[disk a]\ntarget = {IQN}\nportal = 198.18.1.2\n")
 put("config", "all-keys",
-    "\xef\xbb\xbf[global]\ninitiator_name = iqn.2026-11.org.mpiscsi:h\nlog_level = debug\n"
+    "\ufeff[global]\ninitiator_name = iqn.2026-11.org.mpiscsi:h\nlog_level = debug\n"
     "[nbd]\nlisten = unix:/tmp/x.sock\n"
     f"[disk b]\ntarget = {IQN}\nlun = 16383\nportal = [2001:db8::1]:3261\nportal = host.example\n"
     "discovery = 198.18.3.2:3260\ninterface = eth0\ninterface = eth1\nprio = eth0 100\n"
     "prio = [2001:db8::1]:3261 10\nselector = round-robin\nrr_min_io = 100000\n"
-    "failback = 30\nno_path_retry = queue\nnoop_interval = 0\ncommand_timeout = 0.25\n"
+    "failback = 30\nno_path_retry = queue\nnoop_interval = 0\ncommand_timeout = 750ms\n"
     "marginal_flaps = 0\n; comment\n# comment\n")
 put("config", "errors", f"[disk c]\ntarget = {IQN}\nportal = 1.2.3.4:99999\nlun = -1\nunknown = 1\n")
-put("config", "crlf-and-tricks", f"[disk d]\r\ntarget={IQN}\r\nportal =  198.18.1.2  # x\r\n[disk d]\n[nope\n= v\nk =\n")
-put("config", "failback-values", f"[disk e]\ntarget = {IQN}\nportal = 198.18.1.2\nfailback = manual\n"
+put("config", "crlf-and-tricks", f"[disk d]\r\ntarget={IQN}\r\nportal =  198.18.1.2  # x\r\n[disk d2]\n[nope\n= v\nk =\n")
+put("config", "failback-values", f"[disk e]\ntarget = {IQN}\nlun = 0\nportal = 198.18.1.2\nfailback = manual\n"
     f"[disk f]\ntarget = {IQN}\nlun = 1\nportal = 198.18.1.2\nfailback = followover\nselector = queue-length\n")
 
 # ---- conf_url: one iscsi:// URL per line ----
