@@ -1,26 +1,49 @@
-/* Logging to stderr (foreground) or syslog (service), filtered by level. */
+/* Logging to stderr (foreground, with journal priority prefixes when stderr is the journal) or syslog, filtered by level. */
 #include "common/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Process-wide logging settings: written at start-up and reload only, never on the data path. */
 static struct {
 	enum mp_log_level level;
 	bool syslog;
+	bool journal;   /* stderr is the journal's stream: "<N>" priority prefixes, no timestamp */
 	const char *ident;
-} log_cfg = { MP_LOG_INFO, false, "mpiscsi" };
+} log_cfg = { MP_LOG_INFO, false, false, "mpiscsi" };
 
 static const char *const level_names[] = { "err", "warn", "info", "debug" };
+
+bool mp_log_stderr_is_journal(void)
+{
+	/* systemd sets JOURNAL_STREAM=DEVICE:INODE for a service whose stdout or stderr it
+	 * connected to the journal. Compare with stderr itself: a variable inherited by a
+	 * process whose stderr was redirected elsewhere (a test's log file, a pipe) must not
+	 * put prefixes into that file. */
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	int used = 0;
+	struct stat st;
+
+	if (!v || sscanf(v, "%llu:%llu%n", &dev, &ino, &used) != 2 || v[used] != '\0')
+		return false;
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void mp_log_init(const char *ident, bool use_syslog, enum mp_log_level level)
 {
 	log_cfg.ident = ident;
 	log_cfg.syslog = use_syslog;
+	log_cfg.journal = !use_syslog && mp_log_stderr_is_journal();
 	log_cfg.level = level;
 	if (use_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -44,6 +67,7 @@ const char *mp_log_level_name(int level)
 
 void mp_log(enum mp_log_level level, const char *fmt, ...)
 {
+	/* syslog(3) priorities; the same numbers are the journal's "<N>" line prefixes (sd-daemon(3)). */
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	char msg[1024];
 	va_list ap;
@@ -55,6 +79,11 @@ void mp_log(enum mp_log_level level, const char *fmt, ...)
 	va_end(ap);
 	if (log_cfg.syslog) {
 		syslog(prio[level], "%s", msg);
+		return;
+	}
+	if (log_cfg.journal) {
+		/* The journal adds the time, the program name and the pid itself. */
+		fprintf(stderr, "<%d>%s\n", prio[level], msg);
 		return;
 	}
 	struct timespec ts;

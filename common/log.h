@@ -12,8 +12,13 @@ enum mp_log_level {
 	MP_LOG_DEBUG,     /* per-command detail, off by default */
 };
 
-/* Set once at start-up (and on reload); not touched on the data path. */
+/* Set once at start-up (and on reload); not touched on the data path. Without syslog, lines go
+ * to stderr as "HH:MM:SS.mmm IDENT[LEVEL]: message", or, when stderr is the journal's stream
+ * (mp_log_stderr_is_journal), as "<N>message" with N the syslog priority (3 err, 4 warning,
+ * 6 info, 7 debug), which the journal stores as the line's priority. */
 void mp_log_init(const char *ident, bool use_syslog, enum mp_log_level level);
+/* $JOURNAL_STREAM is set and names stderr's device and inode. */
+bool mp_log_stderr_is_journal(void);
 void mp_log_set_level(enum mp_log_level level);
 enum mp_log_level mp_log_get_level(void);
 /* Parse "err|warn|info|debug"; -1 if unknown. */
