@@ -14,6 +14,7 @@
 
 #include "common/evclock.h"
 #include "common/log.h"
+#include "common/pidfile.h"
 #include "initiator/discovery.h"
 #include "initiator/isid.h"
 #include "initiator/iscsi_path.h"
@@ -25,6 +26,7 @@
 #include "tools/mpiscsid/exports.h"
 #include "tools/mpiscsid/ctl_server.h"
 #include "tools/mpiscsid/daemon.h"
+#include "tools/mpiscsid/notify.h"
 #include "tools/mpiscsid/secrets.h"
 #include "transport/nbd/nbd_server.h"
 
@@ -42,12 +44,16 @@ static void usage(FILE *f)
 		"      --log-level LEVEL    err, warn, info or debug\n"
 		"      --control PATH       control socket for mpiscsiadm (default: [global] control,\n"
 		"                           /run/mpiscsi/control.sock)\n"
+		"      --pidfile PATH       write the daemon's pid to PATH (locked; removed at exit);\n"
+		"                           refuse to start while another live process holds it\n"
 		"      --check-config       validate the configuration, print it and exit\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            print the version\n\n"
 		"Each iscsi:// URL is a path; URLs naming the same target and LUN are paths of one disk.\n"
-		"The NBD socket appears once every disk has attached. Exit status: 0 ok, 1 runtime\n"
-		"failure, 2 usage or configuration error.\n");
+		"The NBD socket appears once every disk has attached. Under a service manager\n"
+		"($NOTIFY_SOCKET set) READY=1 is sent once the control socket listens and every disk's\n"
+		"first logins have started. Exit status: 0 ok, 1 runtime failure, 2 usage or\n"
+		"configuration error.\n");
 }
 
 static void hup_cb(struct ev_loop *loop MP_UNUSED, ev_signal *w, int revents MP_UNUSED)
@@ -109,13 +115,17 @@ int main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "control", required_argument, NULL, 'S' },
+		{ "pidfile", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon d = { .exit_status = 0 };
 	const char *file = NULL, *nbd = NULL, *iname = NULL, *level = NULL;
-	const char *control = NULL;
+	const char *control = NULL, *pidpath = NULL;
+	struct mp_pidfile *pidfile = NULL;
+	struct daemon_notifier notifier;
+	char *conf_abs = NULL;
 	bool foreground = false, check = false;
 	char err[1024];
 	int opt;
@@ -129,13 +139,26 @@ int main(int argc, char **argv)
 		case 'l': level = optarg; break;
 		case 'C': check = true; break;
 		case 'S': control = optarg; break;
+		case 'P': pidpath = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("mpiscsid %s\n", MPISCSI_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	/* Kept for reloads: the same file, URLs and overrides build every later configuration. */
-	d.conf_file = file;
+	if (pidpath && !pidpath[0]) {
+		fprintf(stderr, "mpiscsid: --pidfile needs a path\n");
+		return 2;
+	}
+	/* Kept for reloads: the same file, URLs and overrides build every later configuration.
+	 * The file's name is made absolute first: detaching changes to /, and a reload must read
+	 * the file it started with. (A name realpath cannot resolve is kept: loading it reports
+	 * the error.) */
+	if (file && !getenv("MPISCSI_TEST_RELATIVE_CONFIG"))
+		conf_abs = realpath(file, NULL);
+	else if (file)
+		fprintf(stderr, "mpiscsid: MPISCSI_TEST_RELATIVE_CONFIG set: the config path is kept as given "
+			"(the old bug; tests only)\n");
+	d.conf_file = conf_abs ? conf_abs : file;
 	d.urls = argv + optind;
 	d.n_urls = argc - optind;
 	d.opt_nbd = nbd;
@@ -166,7 +189,25 @@ int main(int argc, char **argv)
 		nbd_tls_creds_unref(tls);
 		mp_conf_print(stdout, &d.conf);
 		mp_conf_free(&d.conf);
+		free(conf_abs);
 		return 0;
+	}
+	/* Taken before detaching, so that a second daemon is refused on the terminal; the lock
+	 * follows the open file into the detached process, which then writes its own pid. */
+	if (pidpath) {
+		pid_t holder;
+		pidfile = mp_pidfile_open(pidpath, &holder);
+		if (!pidfile) {
+			if (errno == EEXIST && holder)
+				fprintf(stderr, "mpiscsid: pidfile %s: %s: held by running process %ld\n", pidpath,
+					strerror(EEXIST), (long)holder);
+			else
+				fprintf(stderr, "mpiscsid: pidfile %s: %s\n", pidpath, strerror(errno));
+			nbd_tls_creds_unref(tls);
+			mp_conf_free(&d.conf);
+			free(conf_abs);
+			return 1;
+		}
 	}
 
 	control = d.conf.control;
@@ -175,6 +216,12 @@ int main(int argc, char **argv)
 		    (enum mp_log_level)d.conf.log_level);
 	if (!foreground && daemon(0, 0) != 0) {
 		fprintf(stderr, "mpiscsid: daemon: %s\n", strerror(errno));
+		mp_pidfile_remove(pidfile);
+		return 1;
+	}
+	if (pidfile && mp_pidfile_write(pidfile) != 0) {
+		mp_err("pidfile %s: %s", pidpath, strerror(errno));
+		mp_pidfile_remove(pidfile);
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -183,6 +230,7 @@ int main(int argc, char **argv)
 	d.exports = mp_exports_new(d.loop, &d.conf, tls, err, sizeof(err));
 	if (!d.exports) {
 		mp_err("%s", err);
+		mp_pidfile_remove(pidfile);
 		return 1;
 	}
 	/* Link monitor first, so paths on a NIC that is already down start out failed. */
@@ -213,15 +261,20 @@ int main(int argc, char **argv)
 	ev_signal_init(&d.sig_hup, hup_cb, SIGHUP);
 	d.sig_hup.data = &d;
 	ev_signal_start(d.loop, &d.sig_hup);
+	daemon_notify_start(&notifier, &d);
 	ev_run(d.loop, 0);
+	daemon_notify_stop(&notifier);
 out:
 	daemon_teardown(&d);
 	mp_conf_free(&d.conf);
 	ev_loop_destroy(d.loop);
+	mp_pidfile_remove(pidfile);
+	free(conf_abs);
 	return d.exit_status;
 
 config_error:
 	fprintf(stderr, "mpiscsid: %s\n", err);
 	mp_conf_free(&d.conf);
+	free(conf_abs);
 	return 2;
 }

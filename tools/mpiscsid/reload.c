@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "tools/mpiscsid/config.h"
@@ -10,6 +11,7 @@
 #include "tools/mpiscsid/ctl_server.h"
 #include "tools/mpiscsid/daemon.h"
 #include "tools/mpiscsid/exports.h"
+#include "tools/mpiscsid/notify.h"
 
 /* The configuration from the file, the URLs and the command-line overrides, validated. */
 int daemon_conf_build(const struct daemon *d, struct mp_conf *c, char *err, size_t len)
@@ -57,7 +59,29 @@ static bool disk_conf_same(const struct mp_conf_disk *a, const struct mp_conf_di
 	return same;
 }
 
-int daemon_reload(struct daemon *d, char *msg, size_t len)
+/* The service manager hears RELOADING=1 when a reload starts and READY=1 when it is over,
+ * whether it succeeded or left the running configuration in place. */
+static void reload_notify_start(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	char msg[96];
+	/* MONOTONIC_USEC lets a manager tell this reload from an older one (systemd >= 253 asks for it). */
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000ULL);
+	daemon_notify_send(msg);
+}
+
+static void reload_notify_done(const struct daemon *d)
+{
+	char status[160], msg[200];
+	daemon_status_text(d, status, sizeof(status));
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s", status);
+	daemon_notify_send(msg);
+}
+
+/* The reload itself (daemon_reload wraps it in the notifications). */
+static int reload_apply(struct daemon *d, char *msg, size_t len)
 {
 	struct mp_conf nc;
 	char err[1024];
@@ -140,3 +164,12 @@ int daemon_reload(struct daemon *d, char *msg, size_t len)
 	return 0;
 }
 
+int daemon_reload(struct daemon *d, char *msg, size_t len)
+{
+	reload_notify_start();
+	int rc = reload_apply(d, msg, len);
+	int e = errno;
+	reload_notify_done(d);
+	errno = e;
+	return rc;
+}
