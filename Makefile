@@ -153,6 +153,8 @@ soak: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) tests/soak/soak.sh
 
+# The systemd unit runs the daemon where this installs it: etc/mpiscsid.service names
+# /usr/sbin/mpiscsid and is rewritten for $(PREFIX) on the way.
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man5 \
 	           $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/doc/mpiscsi
@@ -161,8 +163,9 @@ install: $(BINS)
 	for m in $(filter %.5,$(MAN)); do install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done
 	for m in $(filter %.8,$(MAN)); do install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/; done
 	install -m 0644 etc/mpiscsi.conf $(DESTDIR)$(PREFIX)/share/doc/mpiscsi/mpiscsi.conf.example
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	install -m 0644 etc/mpiscsid.service $(DESTDIR)$(PREFIX)/lib/systemd/system/mpiscsid.service
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(BUILD)/etc
+	sed -e 's#/usr/sbin/mpiscsid#$(PREFIX)/sbin/mpiscsid#g' etc/mpiscsid.service > $(BUILD)/etc/mpiscsid.service
+	install -m 0644 $(BUILD)/etc/mpiscsid.service $(DESTDIR)$(PREFIX)/lib/systemd/system/mpiscsid.service
 	install -d $(DESTDIR)$(PREFIX)/lib/udev/rules.d
 	install -m 0644 etc/99-mpiscsi.rules $(DESTDIR)$(PREFIX)/lib/udev/rules.d/99-mpiscsi.rules
 

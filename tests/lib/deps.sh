@@ -22,6 +22,8 @@ PKGS=(
     udev
     # man pages
     man-db groff-base
+    # systemd-analyze verify of the installed unit (tests/e2e/t_69_systemd.sh)
+    systemd
     # NBD over TLS: certificates and keys in the TLS test and benchmark
     openssl
 )
