@@ -20,7 +20,9 @@ fixture_tmpdir
 # ---- 1. the installed unit: its ExecStart is the installed daemon, and systemd-analyze verify is clean
 for prefix in /usr/local /usr; do
     root=$FIX_DIR/root${prefix//\//_}
-    make --no-print-directory -s install BUILD="$BUILD" DESTDIR="$root" PREFIX="$prefix" >/dev/null ||
+    # -o: install the binaries as built (a sanitizer build too), never rebuild them here
+    make --no-print-directory -s install BUILD="$BUILD" DESTDIR="$root" PREFIX="$prefix" \
+        -o "$BUILD/bin/mpiscsid" -o "$BUILD/bin/mpiscsiadm" >/dev/null ||
         die "make install DESTDIR=$root PREFIX=$prefix failed"
     unit=$root$prefix/lib/systemd/system/mpiscsid.service
     [[ -f $unit ]] || die "make install PREFIX=$prefix wrote no unit at $unit"
