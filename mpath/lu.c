@@ -93,7 +93,6 @@ void mp_lu_free(struct mp_lu *lu)
 {
 	if (!lu)
 		return;
-	lu->drain_fn = NULL; /* dropped uncalled (the contract): the caller is freeing the LU */
 	/* Fail everything still held by the core; in-flight commands belong to paths, which are gone. */
 	struct mp_sub *s, *next;
 	for (s = list_take(&lu->waiting); s; s = next) { next = s->next; finish_sub(s, ESHUTDOWN); }
@@ -103,7 +102,7 @@ void mp_lu_free(struct mp_lu *lu)
 	ops->timer_free(lu->npr_timer);
 	ops->timer_free(lu->delay_timer);
 	ops->timer_free(lu->finish_timer);
-	ops->timer_free(lu->drain_timer);
+	ops->timer_free(lu->drain_timer); /* a pending drain goes with it, uncalled (the contract) */
 	mp_alua_fini(lu);
 	mp_lu_paths_fini(lu);
 	free(lu->zero_block);
