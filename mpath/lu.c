@@ -509,7 +509,7 @@ int mp_lu_submit(struct mp_lu *lu, struct mp_blk_req *req)
 		return -1;
 	}
 	struct mp_sub *subs = rc->subs;
-	rc->pending = rc->nsub = (uint32_t)nsub;
+	rc->pending = (uint32_t)nsub;
 	req->core = rc;
 	lu->n_reqs++;
 	uint64_t lba = req->offset / (in->block_size ? in->block_size : 1);

@@ -31,7 +31,6 @@ struct mp_sub {
 struct mp_blk_req_core {
 	uint32_t pending;         /* sub-commands not yet finished */
 	int err;                  /* first error seen */
-	uint32_t nsub;
 	struct mp_sub subs[];     /* the request's SCSI commands; subs[0] also carries a FUA's sync */
 };
 
@@ -139,7 +138,8 @@ enum mp_usability_cause {
 /*
  * The one owner of path-usability transitions: every place that changes a path's state,
  * admin or marginal mark, or an ALUA state calls this right after the change, and does
- * none of the follow-up itself. It compares with what it saw last (lu->any_usable) and:
+ * none of the follow-up itself. It compares with what it saw last (lu->any_usable: so a
+ * change that is not reported here would be judged wrongly at the next one) and:
  * - on "some path usable -> none": starts the no-path clock (down_since_ms, which
  *   no_path_retry counts from); for PATH_DOWN asks the LU's other paths that wait to
  *   reconnect to try now; for ALUA logs it;
