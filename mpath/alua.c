@@ -136,20 +136,6 @@ static void arm_periodic(struct mp_lu *lu)
 		arm(lu, (uint64_t)lu->opts.alua_refresh_s * 1000);
 }
 
-/* Usability may have changed: keep the no-path clock right, move I/O, send what waits. */
-static void reevaluate(struct mp_lu *lu, bool was_usable, const char *why)
-{
-	bool now_usable = mp_lu_any_usable(lu);
-	if (was_usable && !now_usable) {
-		lu->down_since_ms = mp_clock_now(&lu->clock);
-		mp_warn("disk %s: no path can take I/O in its ALUA state (%s)", lu->name, why);
-	}
-	if (now_usable) {
-		mp_lu_regroup(lu, why);
-		mp_lu_resume_waiting(lu);
-	}
-}
-
 /* Priorities follow the groups' states. */
 static void apply_prios(struct mp_lu *lu)
 {
@@ -177,7 +163,6 @@ static void maybe_activate(struct mp_lu *lu);
 static void apply_rtpg(struct mp_lu *lu, const struct mp_rtpg *r, struct mp_path *via)
 {
 	struct mp_alua *a = &lu->alua;
-	bool was_usable = mp_lu_any_usable(lu);
 	for (size_t i = 0; i < r->n_groups; i++) {
 		const struct mp_tpg_desc *d = &r->g[i];
 		struct mp_alua_grp *g = grp_find(a, d->id);
@@ -209,7 +194,7 @@ static void apply_rtpg(struct mp_lu *lu, const struct mp_rtpg *r, struct mp_path
 				lu->name, p->id, p->name, p->tpg);
 		}
 	apply_prios(lu);
-	reevaluate(lu, was_usable, "ALUA state change");
+	mp_lu_usability_changed(lu, NULL, MP_USABILITY_ALUA, "ALUA state change");
 	maybe_activate(lu);
 }
 
@@ -267,13 +252,13 @@ static void rtpg_done(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *res)
 			mp_warn("disk %s: the target reports ALUA support but rejects REPORT TARGET PORT GROUPS "
 				"(sense %x/%02x/%02x): ALUA off for this disk", lu->name, sn.key, sn.asc, sn.ascq);
 			a->enabled = false;
+			mp_lu_usability_changed(lu, NULL, MP_USABILITY_ALUA, "ALUA off");
 			return;
 		} else if (cc.alua == MP_PORT_OFFLINE && via) {
 			if (!via->alua_port_offline)
 				mp_warn("disk %s: path %" PRIu32 " %s: target port offline", lu->name, via->id, via->name);
-			bool was_usable = mp_lu_any_usable(lu);
 			via->alua_port_offline = true;
-			reevaluate(lu, was_usable, "target port offline");
+			mp_lu_usability_changed(lu, via, MP_USABILITY_ALUA, "target port offline");
 			a->refresh_wanted = true;
 		} else {
 			/* Unit attention (answer again at once), a dying path, BUSY: soon, maybe elsewhere. */
@@ -484,7 +469,6 @@ enum mp_alua_act mp_alua_on_check(struct mp_lu *lu, struct mp_path *p, const str
 	case MP_PORT_ALUA_NONE:
 	default: return MP_ALUA_NONE;
 	}
-	bool was_usable = mp_lu_any_usable(lu);
 	if (st == MP_ALUA_OFFLINE) {
 		if (!p->alua_port_offline)
 			mp_warn("disk %s: path %" PRIu32 " %s: target port offline", lu->name, p->id, p->name);
@@ -499,7 +483,7 @@ enum mp_alua_act mp_alua_on_check(struct mp_lu *lu, struct mp_path *p, const str
 		apply_prios(lu);
 	}
 	mp_alua_refresh(lu, "ALUA sense data");
-	reevaluate(lu, was_usable, "ALUA sense data");
+	mp_lu_usability_changed(lu, p, MP_USABILITY_ALUA, "ALUA sense data");
 	maybe_activate(lu);
 	arm_periodic(lu);
 	return MP_ALUA_REDISPATCH;

@@ -57,6 +57,7 @@ void mp_lu_opts_default(struct mp_lu_opts *o)
 static void npr_expired(void *arg);
 static void delay_fire(void *arg);
 static void finish_fire(void *arg);
+static void drain_fire(void *arg);
 static void dispatch(struct mp_sub *s);
 
 struct mp_lu *mp_lu_new(const char *name, const struct mp_clock *clock, const struct mp_lu_opts *opts)
@@ -76,8 +77,9 @@ struct mp_lu *mp_lu_new(const char *name, const struct mp_clock *clock, const st
 	lu->npr_timer = clock->ops->timer_new(clock->ctx, npr_expired, lu);
 	lu->delay_timer = clock->ops->timer_new(clock->ctx, delay_fire, lu);
 	lu->finish_timer = clock->ops->timer_new(clock->ctx, finish_fire, lu);
-	if (!lu->npr_timer || !lu->delay_timer || !lu->finish_timer || mp_lu_paths_init(lu) != 0 ||
-	    mp_alua_init(lu) != 0) {
+	lu->drain_timer = clock->ops->timer_new(clock->ctx, drain_fire, lu);
+	if (!lu->npr_timer || !lu->delay_timer || !lu->finish_timer || !lu->drain_timer ||
+	    mp_lu_paths_init(lu) != 0 || mp_alua_init(lu) != 0) {
 		mp_lu_free(lu);
 		return NULL;
 	}
@@ -100,6 +102,7 @@ void mp_lu_free(struct mp_lu *lu)
 	ops->timer_free(lu->npr_timer);
 	ops->timer_free(lu->delay_timer);
 	ops->timer_free(lu->finish_timer);
+	ops->timer_free(lu->drain_timer); /* a pending drain goes with it, uncalled (the contract) */
 	mp_alua_fini(lu);
 	mp_lu_paths_fini(lu);
 	free(lu->zero_block);
@@ -130,6 +133,30 @@ void mp_lu_resume_waiting(struct mp_lu *lu)
 
 uint32_t mp_lu_queued(const struct mp_lu *lu) { return lu->n_waiting; }
 uint32_t mp_lu_requests(const struct mp_lu *lu) { return lu->n_reqs; }
+
+void mp_lu_drain(struct mp_lu *lu, mp_lu_drained_fn *cb, void *arg)
+{
+	lu->drain_fn = cb;
+	lu->drain_arg = arg;
+	if (!cb)
+		lu->clock.ops->timer_cancel(lu->drain_timer);
+	else if (lu->n_reqs == 0)
+		lu->clock.ops->timer_arm(lu->drain_timer, 0); /* from the loop, not from inside this call */
+}
+
+/* Armed when the last request is done (or at once by mp_lu_drain); a request submitted since
+ * then is waited for: the next last one arms it again. */
+static void drain_fire(void *arg)
+{
+	struct mp_lu *lu = arg;
+	if (!lu->drain_fn || lu->n_reqs)
+		return;
+	mp_lu_drained_fn *fn = lu->drain_fn;
+	void *fn_arg = lu->drain_arg;
+	lu->drain_fn = NULL;
+	lu->drain_arg = NULL;
+	fn(lu, fn_arg); /* may free lu: nothing after this */
+}
 
 /* Complete a sub from a timer, never from inside mp_lu_submit or a path's submit. */
 static void finish_later(struct mp_sub *s, int err)
@@ -234,7 +261,7 @@ static void dispatch(struct mp_sub *s)
 }
 
 /* Every error a client sees is logged, at most one line a second per disk (with a count). */
-static void log_request_error(struct mp_lu *lu, const struct mp_blk_req *req)
+static void log_request_error(struct mp_lu *lu, const struct mp_blk_req *req, int err)
 {
 	static const char *const ops[] = { "read", "write", "flush", "trim", "write-zeroes" };
 	uint64_t now = mp_clock_now(&lu->clock);
@@ -243,7 +270,7 @@ static void log_request_error(struct mp_lu *lu, const struct mp_blk_req *req)
 		return;
 	}
 	mp_warn("disk %s: %s of %" PRIu64 " bytes at %" PRIu64 " failed: %s (%s; %" PRIu32
-		" more since the last report)", lu->name, ops[req->op], req->len, req->offset, strerror(req->err),
+		" more since the last report)", lu->name, ops[req->op], req->len, req->offset, strerror(err),
 		lu->last_err_detail, lu->errlog_suppressed);
 	lu->errlog_ms = now;
 	lu->errlog_suppressed = 0;
@@ -261,12 +288,13 @@ static bool fua_needs_sync(const struct mp_lu *lu, const struct mp_blk_req *req)
 static void finish_sub(struct mp_sub *s, int err)
 {
 	struct mp_blk_req *req = s->req;
+	struct mp_blk_req_core *rc = req->core;
 	struct mp_lu *lu = s->lu;
-	if (err && !req->err)
-		req->err = err;
-	if (req->pending == 1 && !req->err) {
-		struct mp_sub *first = req->core;
-		if (first && !first->fua_sync && fua_needs_sync(lu, req)) {
+	if (err && !rc->err)
+		rc->err = err;
+	if (rc->pending == 1 && !rc->err) {
+		struct mp_sub *first = &rc->subs[0];
+		if (!first->fua_sync && fua_needs_sync(lu, req)) {
 			/* Every part is written: make the range durable before the client hears GOOD. */
 			uint64_t lba = req->offset / lu->info.block_size, blocks = req->len / lu->info.block_size;
 			struct mp_scsi_cmd *c = &first->cmd;
@@ -281,13 +309,16 @@ static void finish_sub(struct mp_sub *s, int err)
 			return;
 		}
 	}
-	if (--req->pending == 0) {
-		if (req->err)
-			log_request_error(lu, req);
-		free(req->core); /* s too: it is one of them */
+	if (--rc->pending == 0) {
+		int req_err = rc->err;
+		if (req_err)
+			log_request_error(lu, req, req_err);
+		free(rc); /* s too: it is one of its subs */
 		req->core = NULL;
 		lu->n_reqs--;
-		req->done(req, req->err);
+		if (!lu->n_reqs && lu->drain_fn)
+			lu->clock.ops->timer_arm(lu->drain_timer, 0); /* after done() below has returned */
+		req->done(req, req_err);
 	}
 }
 
@@ -443,7 +474,6 @@ int mp_lu_submit(struct mp_lu *lu, struct mp_blk_req *req)
 	uint64_t size = in->num_blocks * in->block_size;
 	uint64_t nsub = 1, per = 0;
 
-	req->err = 0;
 	req->core = NULL;
 	if ((unsigned)req->op > MP_BLK_WRITE_ZEROES) {
 		errno = EINVAL;
@@ -471,13 +501,16 @@ int mp_lu_submit(struct mp_lu *lu, struct mp_blk_req *req)
 		errno = EPERM;
 		return -1;
 	}
-	struct mp_sub *subs = calloc(nsub, sizeof(*subs));
-	if (!subs) {
+	struct mp_blk_req_core *rc = NULL;
+	if (nsub <= (SIZE_MAX - sizeof(*rc)) / sizeof(rc->subs[0]) && nsub <= UINT32_MAX)
+		rc = calloc(1, sizeof(*rc) + nsub * sizeof(rc->subs[0]));
+	if (!rc) {
 		errno = ENOMEM;
 		return -1;
 	}
-	req->core = subs;
-	req->pending = (uint32_t)nsub;
+	struct mp_sub *subs = rc->subs;
+	rc->pending = (uint32_t)nsub;
+	req->core = rc;
 	lu->n_reqs++;
 	uint64_t lba = req->offset / (in->block_size ? in->block_size : 1);
 	uint64_t left = req->len / in->block_size;

@@ -56,12 +56,16 @@ enum mp_blk_op {
 
 struct mp_blk_req;
 typedef void mp_blk_done_fn(struct mp_blk_req *req, int err);
+/* The core's per-request state (its SCSI commands, what is pending, the first error): defined
+ * only inside mpath/. */
+struct mp_blk_req_core;
 
 /*
- * A block request. The submitter owns it and buf; done(req, err) is called exactly
- * once, with err 0 or a positive errno (EIO, EPERM, EINVAL, ENOSPC, ENOTSUP,
- * ESHUTDOWN), never from inside mp_lu_submit(). Offsets and lengths are bytes
- * and must be multiples of the LU's block size.
+ * A block request. The submitter owns it and buf, fills in the fields down to done, and
+ * gets the outcome as done(req, err): called exactly once, with err 0 or a positive
+ * errno (EIO, EPERM, EINVAL, ENOSPC, ENOTSUP, ESHUTDOWN), never from inside
+ * mp_lu_submit(). Offsets and lengths are bytes and must be multiples of the LU's
+ * block size.
  */
 struct mp_blk_req {
 	enum mp_blk_op op;
@@ -70,11 +74,9 @@ struct mp_blk_req {
 	uint64_t len;
 	uint8_t *buf;           /* READ/WRITE only */
 	mp_blk_done_fn *done;
-	/* Owned by the core while the request is in flight. */
-	struct mp_blk_req *q_next;
-	uint32_t pending;       /* sub-commands not yet finished */
-	int err;                /* first error seen */
-	void *core;             /* the core's per-request state */
+	/* The core's, from mp_lu_submit() until just before done(): the submitter neither reads
+	 * nor sets it (mp_lu_submit() overwrites it). */
+	struct mp_blk_req_core *core;
 };
 
 /* When I/O moves back to a better path group that has become usable again. */
@@ -109,7 +111,7 @@ struct mp_lu;
 typedef void mp_lu_ready_fn(struct mp_lu *lu, void *arg);
 
 struct mp_lu *mp_lu_new(const char *name, const struct mp_clock *clock, const struct mp_lu_opts *opts);
-/* Fails every queued request with ESHUTDOWN; paths must have been removed. */
+/* Fails every queued request with ESHUTDOWN and drops a pending drain uncalled; paths must have been removed. */
 void mp_lu_free(struct mp_lu *lu);
 const char *mp_lu_name(const struct mp_lu *lu);
 /* Called once, when the first path has attached and the LU's identity and size are known. */
@@ -150,6 +152,22 @@ const char *mp_lu_selector_name(const struct mp_lu *lu);
 uint32_t mp_lu_queued(const struct mp_lu *lu);
 /* Block requests accepted and not yet completed (for draining a disk before removal). */
 uint32_t mp_lu_requests(const struct mp_lu *lu);
+
+typedef void mp_lu_drained_fn(struct mp_lu *lu, void *arg);
+/*
+ * Wait until the LU holds no block request (mp_lu_requests() is 0), then call cb(lu, arg)
+ * exactly once. It is always called from the clock's loop (a zero timer of the LU), never
+ * from inside mp_lu_drain() or another mp_lu_* call: also when nothing is in flight now
+ * (then at the loop's next turn), and after the last request's done() has returned.
+ * Requests submitted after this call are waited for too, so a front end stops submitting
+ * first (the daemon unexports the disk). In cb the caller may do anything with the LU,
+ * mp_lu_free() included; the core touches the LU no more after cb returns.
+ * One drain at a time: a second call replaces the pending one (whose cb is then never
+ * called), cb NULL cancels it, and mp_lu_free() drops a pending drain without calling it
+ * (a caller with a deadline frees the LU when it passes; what is left then fails with
+ * ESHUTDOWN, see mp_lu_free).
+ */
+void mp_lu_drain(struct mp_lu *lu, mp_lu_drained_fn *cb, void *arg);
 
 /* ALUA, for tools. */
 struct mp_alua_view {

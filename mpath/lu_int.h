@@ -26,6 +26,14 @@ struct mp_sub {
 	uint8_t param[MP_UNMAP_HDR_LEN + MP_UNMAP_DESC_LEN]; /* one UNMAP descriptor */
 };
 
+/* The core's part of a block request (struct mp_blk_req's core): one allocation, freed just
+ * before the submitter's done() runs. */
+struct mp_blk_req_core {
+	uint32_t pending;         /* sub-commands not yet finished */
+	int err;                  /* first error seen */
+	struct mp_sub subs[];     /* the request's SCSI commands; subs[0] also carries a FUA's sync */
+};
+
 struct mp_sub_list {
 	struct mp_sub *head;
 	struct mp_sub **tail;
@@ -92,6 +100,7 @@ struct mp_lu {
 	struct mp_timer *finish_timer;
 	struct mp_timer *failback_timer; /* deferred failback */
 	struct mp_timer *house_timer; /* once a second: marginal expiry, latency outliers */
+	bool any_usable;              /* some path could take I/O when mp_lu_usability_changed() last looked */
 	uint64_t down_since_ms;       /* when the last usable path went away */
 	bool fail_fast;               /* no_path_retry expired: fail new I/O until a path returns */
 	uint64_t errlog_ms;           /* last time a failed request was logged */
@@ -101,6 +110,9 @@ struct mp_lu {
 	mp_lu_ready_fn *ready_fn;
 	void *ready_arg;
 	bool ready_called;
+	mp_lu_drained_fn *drain_fn;   /* mp_lu_drain(): pending until n_reqs is 0 */
+	void *drain_arg;
+	struct mp_timer *drain_timer; /* calls drain_fn from the loop, never from inside the core */
 };
 
 /* lu_paths.c */
@@ -113,9 +125,34 @@ bool mp_lu_any_usable(const struct mp_lu *lu);
 void mp_lu_io_start(struct mp_lu *lu, struct mp_path *p, uint32_t bytes, uint64_t now_us);
 void mp_lu_io_end(struct mp_lu *lu, struct mp_path *p, uint32_t bytes, uint64_t start_us, bool failed);
 
-/* The ALUA states changed: pick the best usable group (unless failback is manual and the active
- * group still has a usable path). */
-void mp_lu_regroup(struct mp_lu *lu, const char *why);
+/* What changed whether a path (or, for ALUA, a group of paths) can take I/O. */
+enum mp_usability_cause {
+	MP_USABILITY_PATH_UP,      /* the path attached (logged in, identity checked): state UP */
+	MP_USABILITY_PATH_DOWN,    /* the path lost its session, was failed, refused a command, or goes away */
+	MP_USABILITY_ADMIN_FAIL,   /* an operator took the path out */
+	MP_USABILITY_REINSTATE,    /* an operator put the path back (its marginal mark cleared) */
+	MP_USABILITY_MARGINAL,     /* the path was marked marginal: kept out while better ones serve */
+	MP_USABILITY_MARGINAL_END, /* the path's marginal hold ran out */
+	MP_USABILITY_ALUA,         /* ALUA group states, a port's offline mark, or ALUA itself changed */
+};
+/*
+ * The one owner of path-usability transitions: every place that changes a path's state,
+ * admin or marginal mark, or an ALUA state calls this right after the change, and does
+ * none of the follow-up itself. It compares with what it saw last (lu->any_usable: so a
+ * change that is not reported here would be judged wrongly at the next one) and:
+ * - on "some path usable -> none": starts the no-path clock (down_since_ms, which
+ *   no_path_retry counts from); for PATH_DOWN asks the LU's other paths that wait to
+ *   reconnect to try now; for ALUA logs it;
+ * - PATH_UP, and REINSTATE / MARGINAL_END of a path that can take I/O now: fails back per
+ *   the failback policy and sends what waits for a path;
+ * - ALUA with some path usable: picks the best group (mp_lu_select's groups follow the
+ *   new priorities) and sends what waits;
+ * - PATH_DOWN, ADMIN_FAIL, MARGINAL otherwise: nothing more (selection fails over by itself).
+ * path is the path concerned (NULL for ALUA changes of whole groups); why is for the log.
+ * May send requests (and so call the paths' submit); never completes one synchronously.
+ */
+void mp_lu_usability_changed(struct mp_lu *lu, struct mp_path *path, enum mp_usability_cause cause,
+			     const char *why);
 
 /* alua.c */
 int mp_alua_init(struct mp_lu *lu);
@@ -134,7 +171,7 @@ enum mp_alua_act {
 enum mp_alua_act mp_alua_on_check(struct mp_lu *lu, struct mp_path *p, const struct mp_scsi_result *res);
 
 /* lu.c */
-/* Send everything that waits for a path (a path became usable). */
+/* Send everything that waits for a path (a path became usable; mp_lu_usability_changed only). */
 void mp_lu_resume_waiting(struct mp_lu *lu);
 
 #endif

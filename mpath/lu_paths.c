@@ -1,4 +1,4 @@
-/* An LU's paths: membership, identity guard, path groups by priority, selection, failback, marginal damping. */
+/* An LU's paths: membership, identity guard, path groups by priority, selection, usability transitions and what follows them (failback), marginal damping. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -21,6 +21,7 @@
 
 static void failback_fire(void *arg);
 static void house_fire(void *arg);
+static void regroup(struct mp_lu *lu, const char *why);
 
 int mp_lu_paths_init(struct mp_lu *lu)
 {
@@ -272,8 +273,7 @@ int mp_lu_path_attached(struct mp_lu *lu, struct mp_path *path, const struct mp_
 		if (lu->ready_fn)
 			lu->ready_fn(lu, lu->ready_arg);
 	}
-	consider_failback(lu, path);
-	mp_lu_resume_waiting(lu);
+	mp_lu_usability_changed(lu, path, MP_USABILITY_PATH_UP, "path up");
 	return 0;
 }
 
@@ -298,7 +298,6 @@ static void note_failure(struct mp_lu *lu, struct mp_path *p)
 
 void mp_lu_path_down(struct mp_lu *lu, struct mp_path *path, const char *reason)
 {
-	bool was_usable = mp_lu_any_usable(lu);
 	if (path->state == MP_PATH_UP) {
 		mp_warn("disk %s: path %" PRIu32 " %s down: %s", lu->name, path->id, path->name, reason);
 		note_failure(lu, path);
@@ -306,16 +305,53 @@ void mp_lu_path_down(struct mp_lu *lu, struct mp_path *path, const char *reason)
 	if (path->state != MP_PATH_FAILED)
 		path->state = MP_PATH_DOWN;
 	path->last_state_change_ms = mp_clock_now(&lu->clock);
-	if (was_usable && !mp_lu_any_usable(lu)) {
+	mp_lu_usability_changed(lu, path, MP_USABILITY_PATH_DOWN, reason);
+}
+
+void mp_lu_usability_changed(struct mp_lu *lu, struct mp_path *path, enum mp_usability_cause cause,
+			     const char *why)
+{
+	bool was = lu->any_usable, now = mp_lu_any_usable(lu);
+	lu->any_usable = now;
+	if (was && !now) {
 		lu->down_since_ms = mp_clock_now(&lu->clock);
-		/* Nothing usable left (e.g. a second fault while the first one's paths are still
-		 * in reconnect backoff): every other path waiting to reconnect tries now. Only on
-		 * the transition to all-down (a reconnect that fails again while everything is
-		 * down is not one), so failing reconnects cannot wake each other in a loop. */
-		for (struct mp_path *q = lu->paths; q; q = q->lu_next)
-			if (q != path && q->state == MP_PATH_DOWN && !q->admin_failed && q->ops->reinstate)
-				q->ops->reinstate(q);
+		if (cause == MP_USABILITY_ALUA)
+			mp_warn("disk %s: no path can take I/O in its ALUA state (%s)", lu->name, why);
+		/* A path went down and nothing usable is left (e.g. a second fault while the first
+		 * one's paths are still in reconnect backoff): every other path waiting to reconnect
+		 * tries now. Only on the transition to all-down (a reconnect that fails again while
+		 * everything is down is not one), so failing reconnects cannot wake each other in a
+		 * loop. */
+		if (cause == MP_USABILITY_PATH_DOWN)
+			for (struct mp_path *q = lu->paths; q; q = q->lu_next)
+				if (q != path && q->state == MP_PATH_DOWN && !q->admin_failed && q->ops->reinstate)
+					q->ops->reinstate(q);
 	}
+	switch (cause) {
+	case MP_USABILITY_PATH_DOWN:
+	case MP_USABILITY_ADMIN_FAIL:
+	case MP_USABILITY_MARGINAL:
+		/* A path went out: mp_lu_select fails over by itself, and what finds no path waits. */
+		return;
+	case MP_USABILITY_PATH_UP:
+		/* Also when this path cannot take I/O itself yet (marginal, or a group not active):
+		 * the policy looks at every path. */
+		break;
+	case MP_USABILITY_REINSTATE:
+	case MP_USABILITY_MARGINAL_END:
+		if (!path || !usable(path, false))
+			return; /* not back for I/O yet: its attach (PATH_UP) comes later */
+		break;
+	case MP_USABILITY_ALUA:
+		if (!now)
+			return;
+		regroup(lu, why);
+		mp_lu_resume_waiting(lu);
+		return;
+	}
+	if (path)
+		consider_failback(lu, path);
+	mp_lu_resume_waiting(lu);
 }
 
 /* Marginal paths whose hold ran out come back; paths far slower than their group's best go out. */
@@ -332,10 +368,7 @@ static void house_fire(void *arg)
 			p->recent_failures = 0;
 			p->lat_ewma_us = 0;
 			mp_info("disk %s: path %" PRIu32 " %s no longer marginal", lu->name, p->id, p->name);
-			if (usable(p, false)) {
-				consider_failback(lu, p);
-				mp_lu_resume_waiting(lu);
-			}
+			mp_lu_usability_changed(lu, p, MP_USABILITY_MARGINAL_END, "marginal hold over");
 		}
 	}
 	if (!o->marginal_latency_factor)
@@ -365,6 +398,7 @@ static void house_fire(void *arg)
 		mp_warn("disk %s: path %" PRIu32 " %s marginal: latency %" PRIu64 " us vs %" PRIu64
 			" us on its peers for %d s; kept out for %" PRIu32 " s",
 			lu->name, p->id, p->name, p->lat_ewma_us, best, LATENCY_STRIKES, o->marginal_hold_s);
+		mp_lu_usability_changed(lu, p, MP_USABILITY_MARGINAL, "latency");
 	}
 }
 
@@ -385,8 +419,7 @@ int mp_lu_path_admin_fail(struct mp_lu *lu, struct mp_path *path)
 	if (!path->admin_failed)
 		mp_warn("disk %s: path %" PRIu32 " %s failed by operator", lu->name, path->id, path->name);
 	path->admin_failed = true;
-	if (!mp_lu_any_usable(lu))
-		lu->down_since_ms = mp_clock_now(&lu->clock);
+	mp_lu_usability_changed(lu, path, MP_USABILITY_ADMIN_FAIL, "failed by operator");
 	return 0;
 }
 
@@ -403,14 +436,13 @@ int mp_lu_path_reinstate(struct mp_lu *lu, struct mp_path *path)
 	path->recent_failures = 0;
 	if (path->state != MP_PATH_UP && path->ops->reinstate)
 		path->ops->reinstate(path);
-	if (usable(path, false)) {
-		consider_failback(lu, path);
-		mp_lu_resume_waiting(lu);
-	}
+	mp_lu_usability_changed(lu, path, MP_USABILITY_REINSTATE, "reinstated by operator");
 	return 0;
 }
 
-void mp_lu_regroup(struct mp_lu *lu, const char *why)
+/* Priorities changed (ALUA): pick the best usable group, unless failback is manual and the active
+ * group still has a usable path. */
+static void regroup(struct mp_lu *lu, const char *why)
 {
 	int32_t best;
 	if (!best_prio(lu, false, &best) && !best_prio(lu, true, &best))

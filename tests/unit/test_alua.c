@@ -479,3 +479,99 @@ Test(alua, path_without_capacity_joins_only_a_sized_disk)
 	drain_rtpg(&a, &b, MP_ALUA_AO, MP_ALUA_UNAVAILABLE);
 	finish(lu, &a, &b);
 }
+
+/* ---- an ALUA change goes through the same owner as a path going down and up ---- */
+
+/* Answer the next RTPG on fp (waiting up to 6 s of fake time for one) with group 1 in state s1. */
+static void answer_next_rtpg(struct fpath *fp, uint8_t s1)
+{
+	for (int i = 0; i < 60 && find_op(fp, 0xa3) < 0; i++)
+		fake_clock_advance(&fc, 100);
+	answer_rtpg(fp, s1, false, MP_ALUA_AO, false);
+}
+
+static void alua_out(struct mp_lu *lu MP_UNUSED, struct fpath *fp) { answer_next_rtpg(fp, MP_ALUA_STANDBY); }
+static void alua_back(struct mp_lu *lu MP_UNUSED, struct fpath *fp) { answer_next_rtpg(fp, MP_ALUA_AO); }
+
+static void path_out(struct mp_lu *lu, struct fpath *fp)
+{
+	mp_lu_path_down(lu, &fp->path, "test");
+	while (fp->nq) {
+		struct mp_scsi_result r = { .xport = MP_XPORT_CANCELLED };
+		struct mp_scsi_cmd *c = take(fp, 0);
+		c->done(c, &r);
+	}
+}
+
+static void path_back(struct mp_lu *lu, struct fpath *fp)
+{
+	char err[256];
+	struct mp_lu_info in = info_of(1, 1);
+	cr_assert_eq(mp_lu_path_attached(lu, &fp->path, &in, err, sizeof(err)), 0, "%s", err);
+	alua_back(lu, fp);
+}
+
+Test(alua, alua_change_has_the_same_effects_as_path_down_and_up)
+{
+	static const struct {
+		const char *name;
+		void (*out)(struct mp_lu *lu, struct fpath *fp);
+		void (*back)(struct mp_lu *lu, struct fpath *fp);
+	} sources[] = {
+		{ "path down / up", path_out, path_back },
+		{ "ALUA standby / active-optimized", alua_out, alua_back },
+	};
+	for (size_t s = 0; s < MP_ARRAY_SIZE(sources); s++) {
+		struct fpath a;
+		struct mp_lu *lu = new_lu(false); /* no_path_retry 30 s */
+		add(lu, &a, "A", 1, 1);
+		answer_next_rtpg(&a, MP_ALUA_AO);
+		fake_clock_advance(&fc, 10000);
+		while (find_op(&a, 0xa3) >= 0)
+			answer_rtpg(&a, MP_ALUA_AO, false, MP_ALUA_AO, false);
+		done_calls = 0;
+		uint8_t buf[BS];
+		struct mp_blk_req r = rd(buf);
+		/* Out: what is submitted waits, and fails when no_path_retry runs out counted from the change. */
+		sources[s].out(lu, &a);
+		uint64_t t_out = fc.now;
+		fake_clock_advance(&fc, 3000);
+		cr_assert_eq(mp_lu_submit(lu, &r), 0);
+		cr_assert_eq(count_op(&a, 0x88), 0, "%s: sent to a path that cannot take it", sources[s].name);
+		cr_assert_eq(mp_lu_queued(lu), 1, "%s: not queued", sources[s].name);
+		fake_clock_advance(&fc, t_out + 29999 - fc.now);
+		cr_assert_eq(done_calls, 0, "%s: failed before no_path_retry ran out", sources[s].name);
+		fake_clock_advance(&fc, 1);
+		cr_assert_eq(done_calls, 1, "%s: not failed when no_path_retry ran out", sources[s].name);
+		cr_assert_eq(last_err, EIO);
+		/* Back: new I/O flows again (fail-fast is over). */
+		sources[s].back(lu, &a);
+		struct mp_blk_req r2 = rd(buf);
+		cr_assert_eq(mp_lu_submit(lu, &r2), 0);
+		cr_assert_eq(count_op(&a, 0x88), 1, "%s: not sent after the path came back", sources[s].name);
+		complete(take(&a, find_op(&a, 0x88)), 0, 0, 0, 0);
+		cr_assert_eq(done_calls, 2);
+		cr_assert_eq(last_err, 0, "%s", sources[s].name);
+		/* Out and back with a request waiting: it is sent at once, and the no-path clock stops. */
+		sources[s].out(lu, &a);
+		struct mp_blk_req r3 = rd(buf);
+		cr_assert_eq(mp_lu_submit(lu, &r3), 0);
+		cr_assert_eq(mp_lu_queued(lu), 1, "%s: not queued the second time", sources[s].name);
+		sources[s].back(lu, &a);
+		cr_assert_eq(mp_lu_queued(lu), 0, "%s: queued I/O not resumed", sources[s].name);
+		cr_assert_eq(count_op(&a, 0x88), 1, "%s: queued I/O not sent", sources[s].name);
+		complete(take(&a, find_op(&a, 0x88)), 0, 0, 0, 0);
+		fake_clock_advance(&fc, 40000);
+		cr_assert_eq(done_calls, 3, "%s", sources[s].name);
+		cr_assert_eq(last_err, 0, "%s: the no-path clock was not stopped", sources[s].name);
+		while (find_op(&a, 0xa3) >= 0)
+			answer_rtpg(&a, MP_ALUA_AO, false, MP_ALUA_AO, false);
+		cr_assert_eq(mp_lu_active_prio(lu), a.path.prio, "%s: the path's group is not the active one",
+			     sources[s].name);
+		/* Remove the path (commands it holds come back CANCELLED) and free. */
+		path_out(lu, &a);
+		fake_clock_advance(&fc, 10);
+		mp_lu_remove_path(lu, &a.path);
+		mp_lu_free(lu);
+	}
+}

@@ -829,3 +829,301 @@ Test(lu, fua_without_dpofua_is_write_then_sync_cache_of_the_range)
 	mp_lu_remove_path(lu, &a.path);
 	mp_lu_free(lu);
 }
+
+/* ---- mp_lu_drain: exactly once, from the loop, after the last request ---- */
+
+/* An LU with one attached path "a". */
+static struct mp_lu *lu_with_path(int32_t npr, struct fake_path *a)
+{
+	struct mp_lu *lu = new_lu(npr);
+	fp_init(a, "a");
+	attach(lu, a, "naa.1");
+	return lu;
+}
+
+/* A one-block read at offset 0. */
+static struct mp_blk_req read_of(uint8_t *buf)
+{
+	return (struct mp_blk_req){ .op = MP_BLK_READ, .offset = 0, .len = BS, .buf = buf, .done = req_done };
+}
+
+static int drained_calls;
+static int done_calls_when_drained;
+static uint32_t requests_when_drained;
+
+static void on_drained(struct mp_lu *lu, void *arg)
+{
+	cr_assert_eq(arg, &drained_calls, "the caller's argument");
+	drained_calls++;
+	done_calls_when_drained = done_calls;
+	requests_when_drained = mp_lu_requests(lu);
+}
+
+/* Frees the LU from inside the callback, as the daemon does (its path is already gone). */
+static void free_when_drained(struct mp_lu *lu, void *arg)
+{
+	drained_calls++;
+	mp_lu_free(lu);
+	*(struct mp_lu **)arg = NULL;
+}
+
+/* Time passes and the drain is not called again; then the LU goes. */
+static void called_once_then_free(struct mp_lu *lu, struct fake_path *a)
+{
+	fake_clock_advance(&fc, 60000);
+	cr_assert_eq(drained_calls, 1, "called again");
+	mp_lu_remove_path(lu, &a->path);
+	mp_lu_free(lu);
+}
+
+Test(lu, drain_of_an_idle_disk_fires_once_from_the_loop)
+{
+	struct fake_path a;
+	struct mp_lu *lu = lu_with_path(30, &a);
+	drained_calls = 0;
+	mp_lu_drain(lu, on_drained, &drained_calls);
+	cr_assert_eq(drained_calls, 0, "called from inside mp_lu_drain: the caller may not cope");
+	fake_clock_advance(&fc, 0);
+	cr_assert_eq(drained_calls, 1, "nothing in flight: called at the loop's next turn");
+	cr_assert_eq(requests_when_drained, 0);
+	/* Later requests and time do not call it again. */
+	uint8_t buf[BS];
+	struct mp_blk_req r = read_of(buf);
+	cr_assert_eq(submit(lu, &r), 0);
+	fp_serve(&a);
+	called_once_then_free(lu, &a);
+}
+
+Test(lu, drain_fires_once_after_the_last_request_completes)
+{
+	struct fake_path a;
+	struct mp_lu *lu = lu_with_path(30, &a);
+	static uint8_t buf[3][40 * BS];
+	struct mp_blk_req r[3];
+	for (int i = 0; i < 3; i++) {
+		r[i] = (struct mp_blk_req){ .op = MP_BLK_READ, .offset = 0, .len = sizeof(buf[i]), .buf = buf[i],
+					    .done = req_done };
+		cr_assert_eq(submit(lu, &r[i]), 0);
+	}
+	cr_assert_eq(a.nq, 9, "3 requests of 3 commands each");
+	drained_calls = 0;
+	mp_lu_drain(lu, on_drained, &drained_calls);
+	fake_clock_advance(&fc, 0);
+	cr_assert_eq(drained_calls, 0, "called with 3 requests in flight");
+	while (a.nq > 1) {
+		fp_serve(&a);
+		fake_clock_advance(&fc, 1);
+		cr_assert_eq(drained_calls, 0, "called with a command of the last request still in flight");
+	}
+	cr_assert_eq(done_calls, 2);
+	fp_serve(&a);
+	cr_assert_eq(done_calls, 3);
+	cr_assert_eq(drained_calls, 0, "called from inside the last completion");
+	fake_clock_advance(&fc, 0);
+	cr_assert_eq(drained_calls, 1);
+	cr_assert_eq(done_calls_when_drained, 3, "called before every done()");
+	called_once_then_free(lu, &a);
+}
+
+Test(lu, drain_waits_for_requests_queued_for_a_path_and_for_late_ones)
+{
+	struct fake_path a;
+	struct mp_lu *lu = lu_with_path(5, &a);
+	uint8_t buf[BS];
+	struct mp_blk_req late = read_of(buf);
+	/* Idle when asked, but a request arrives before the loop turns: it is waited for. */
+	drained_calls = 0;
+	mp_lu_drain(lu, on_drained, &drained_calls);
+	cr_assert_eq(submit(lu, &late), 0);
+	fake_clock_advance(&fc, 0);
+	cr_assert_eq(drained_calls, 0, "called with a request in flight");
+	fp_serve(&a);
+	fake_clock_advance(&fc, 0);
+	cr_assert_eq(drained_calls, 1);
+	/* A request that waits for a path (no_path_retry 5 s) holds a drain until it fails. */
+	mp_lu_path_down(lu, &a.path, "test");
+	struct mp_blk_req q = read_of(buf);
+	cr_assert_eq(submit(lu, &q), 0);
+	drained_calls = 0;
+	mp_lu_drain(lu, on_drained, &drained_calls);
+	fake_clock_advance(&fc, 4999);
+	cr_assert_eq(drained_calls, 0, "called while a request waits for a path");
+	fake_clock_advance(&fc, 1);
+	cr_assert_eq(last_err, EIO);
+	cr_assert_eq(drained_calls, 1);
+	cr_assert_eq(done_calls_when_drained, done_calls);
+	mp_lu_remove_path(lu, &a.path);
+	mp_lu_free(lu);
+}
+
+Test(lu, drain_callback_may_free_the_lu)
+{
+	struct fake_path a;
+	struct mp_lu *lu = lu_with_path(30, &a);
+	uint8_t buf[BS];
+	struct mp_blk_req r = read_of(buf);
+	cr_assert_eq(submit(lu, &r), 0);
+	drained_calls = 0;
+	mp_lu_drain(lu, free_when_drained, &lu);
+	fp_serve(&a);
+	mp_lu_remove_path(lu, &a.path);
+	fake_clock_advance(&fc, 0);
+	cr_assert_eq(drained_calls, 1);
+	cr_assert_null(lu);
+	cr_assert_eq(fc.n, 0, "the LU's timers are gone with it");
+	fake_clock_advance(&fc, 60000);
+	cr_assert_eq(drained_calls, 1);
+}
+
+static int other_drained_calls;
+static void on_other_drained(struct mp_lu *lu MP_UNUSED, void *arg MP_UNUSED) { other_drained_calls++; }
+
+Test(lu, replace_cancel_and_free_drop_a_pending_drain_uncalled)
+{
+	struct fake_path a;
+	struct mp_lu *lu = lu_with_path(-1, &a);
+	drained_calls = other_drained_calls = 0;
+	/* A second drain replaces the first. */
+	mp_lu_drain(lu, on_other_drained, NULL);
+	mp_lu_drain(lu, on_drained, &drained_calls);
+	fake_clock_advance(&fc, 0);
+	cr_assert_eq(other_drained_calls, 0, "a replaced drain was called");
+	cr_assert_eq(drained_calls, 1);
+	/* NULL cancels. */
+	mp_lu_drain(lu, on_drained, &drained_calls);
+	mp_lu_drain(lu, NULL, NULL);
+	fake_clock_advance(&fc, 0);
+	cr_assert_eq(drained_calls, 1, "a cancelled drain was called");
+	/* A deadline passes with a request waiting for a path: the caller frees the LU; what waits
+	 * fails, the drain is dropped uncalled. */
+	mp_lu_remove_path(lu, &a.path);
+	uint8_t buf[BS];
+	struct mp_blk_req r = read_of(buf);
+	cr_assert_eq(submit(lu, &r), 0);
+	mp_lu_drain(lu, on_drained, &drained_calls);
+	mp_lu_free(lu);
+	cr_assert_eq(done_calls, 1);
+	cr_assert_eq(last_err, ESHUTDOWN);
+	cr_assert_eq(fc.n, 0, "the LU's timers are gone with it");
+	fake_clock_advance(&fc, 0);
+	cr_assert_eq(drained_calls, 1, "called by or after mp_lu_free");
+}
+
+/* ---- one owner of usability transitions: every source has the same effects ---- */
+
+/* A way to take a path out of I/O and to bring it back. */
+struct usability_source {
+	const char *name;
+	void (*out)(struct mp_lu *lu, struct fake_path *fp);
+	void (*back)(struct mp_lu *lu, struct fake_path *fp);
+};
+
+static void out_down(struct mp_lu *lu, struct fake_path *fp) { mp_lu_path_down(lu, &fp->path, "test"); }
+static void back_up(struct mp_lu *lu, struct fake_path *fp) { up_again(lu, fp); }
+static void out_admin(struct mp_lu *lu, struct fake_path *fp)
+{
+	cr_assert_eq(mp_lu_path_admin_fail(lu, &fp->path), 0);
+}
+static void back_reinstate(struct mp_lu *lu, struct fake_path *fp)
+{
+	cr_assert_eq(mp_lu_path_reinstate(lu, &fp->path), 0);
+}
+/* Three flaps within the window: the path is up again but marginal. */
+static void out_marginal(struct mp_lu *lu, struct fake_path *fp)
+{
+	for (int i = 0; i < 3; i++) {
+		mp_lu_path_down(lu, &fp->path, "flap");
+		fake_clock_advance(&fc, 100);
+		up_again(lu, fp);
+	}
+	cr_assert(fp->path.marginal);
+}
+/* The hold runs out (housekeeping notices it within 100 ms). */
+static void back_marginal_end(struct mp_lu *lu MP_UNUSED, struct fake_path *fp)
+{
+	for (int i = 0; i < 400 && fp->path.marginal; i++)
+		fake_clock_advance(&fc, 100);
+	cr_assert(!fp->path.marginal);
+}
+
+static const struct usability_source failback_sources[] = {
+	{ "path down / path up", out_down, back_up },
+	{ "operator fail / reinstate", out_admin, back_reinstate },
+	{ "marginal / hold over", out_marginal, back_marginal_end },
+};
+
+Test(lu, failback_follows_the_policy_the_same_way_for_every_source)
+{
+	static const enum mp_failback policies[] = { MP_FAILBACK_IMMEDIATE, MP_FAILBACK_DEFERRED, MP_FAILBACK_MANUAL };
+	for (size_t s = 0; s < MP_ARRAY_SIZE(failback_sources); s++) {
+		const struct usability_source *src = &failback_sources[s];
+		for (size_t p = 0; p < MP_ARRAY_SIZE(policies); p++) {
+			struct mp_lu *lu = new_lu_opts(policies[p], 2, 3);
+			struct fake_path a, b, *ps[] = { &a, &b };
+			two_groups(lu, &a, &b);
+			cr_assert_eq(route_one(lu, ps, 2), &a, "%s: prio 80 first", src->name);
+			src->out(lu, &a);
+			cr_assert_eq(route_one(lu, ps, 2), &b, "%s (policy %zu): no failover", src->name, p);
+			src->back(lu, &a);
+			if (policies[p] == MP_FAILBACK_IMMEDIATE) {
+				cr_assert_eq(mp_lu_active_prio(lu), 80, "%s: no immediate failback", src->name);
+			} else {
+				cr_assert_eq(route_one(lu, ps, 2), &b, "%s (policy %zu): failback too early", src->name, p);
+				fake_clock_advance(&fc, 2000);
+				cr_assert_eq(mp_lu_active_prio(lu), policies[p] == MP_FAILBACK_DEFERRED ? 80 : 50,
+					     "%s (policy %zu): wrong group after the failback delay", src->name, p);
+			}
+			cr_assert_eq(route_one(lu, ps, 2), policies[p] == MP_FAILBACK_MANUAL ? &b : &a, "%s", src->name);
+			release(lu, ps, 2);
+		}
+	}
+}
+
+static const struct usability_source last_path_sources[] = {
+	{ "path down / path up", out_down, back_up },
+	{ "operator fail / reinstate", out_admin, back_reinstate },
+};
+
+/* Losing the last usable path starts the no-path clock (no_path_retry counts from then), and
+ * bringing one back sends what waits and stops that clock, whoever reports the change. */
+Test(lu, last_path_out_and_back_have_the_same_effects_for_every_source)
+{
+	for (size_t s = 0; s < MP_ARRAY_SIZE(last_path_sources); s++) {
+		const struct usability_source *src = &last_path_sources[s];
+		struct fake_path a;
+		struct mp_lu *lu = lu_with_path(5, &a);
+		done_calls = 0;
+		uint8_t buf[BS];
+		struct mp_blk_req r = read_of(buf);
+		fake_clock_advance(&fc, 10000); /* the clock must start at the change, not at attach */
+		src->out(lu, &a);
+		fake_clock_advance(&fc, 3000);
+		cr_assert_eq(submit(lu, &r), 0);
+		cr_assert_eq(mp_lu_queued(lu), 1, "%s: not queued", src->name);
+		fake_clock_advance(&fc, 1999);
+		cr_assert_eq(done_calls, 0, "%s: failed before no_path_retry ran out", src->name);
+		fake_clock_advance(&fc, 1);
+		cr_assert_eq(done_calls, 1, "%s: not failed when no_path_retry ran out", src->name);
+		cr_assert_eq(last_err, EIO);
+		/* Back: new I/O flows (fail-fast is over), and queued I/O is sent at once. */
+		src->back(lu, &a);
+		cr_assert_eq(submit(lu, &r), 0);
+		cr_assert_eq(a.nq, 1, "%s: not sent after the path came back", src->name);
+		fp_serve(&a);
+		cr_assert_eq(done_calls, 2);
+		cr_assert_eq(last_err, 0, "%s", src->name);
+		src->out(lu, &a);
+		cr_assert_eq(submit(lu, &r), 0);
+		cr_assert_eq(mp_lu_queued(lu), 1);
+		fake_clock_advance(&fc, 1000);
+		src->back(lu, &a);
+		cr_assert_eq(mp_lu_queued(lu), 0, "%s: queued I/O not resumed", src->name);
+		cr_assert_eq(a.nq, 1, "%s: queued I/O not sent", src->name);
+		fp_serve(&a);
+		fake_clock_advance(&fc, 10000);
+		cr_assert_eq(done_calls, 3);
+		cr_assert_eq(last_err, 0, "%s: the no-path clock was not stopped", src->name);
+		mp_lu_remove_path(lu, &a.path);
+		mp_lu_free(lu);
+	}
+}

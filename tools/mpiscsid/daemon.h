@@ -56,8 +56,7 @@ struct disk {
 	bool discovered;                /* made because a scan listed the LUN (not named by the config):
 					   removed when the target no longer lists it */
 	bool draining;                  /* removed: waits for its requests, then is freed */
-	ev_timer drain;
-	ev_tstamp drain_deadline;
+	ev_timer drain;                 /* the drain's deadline (mp_lu_drain reports the end) */
 	struct disk *drain_next;
 	struct mp_lu *lu;
 	struct mp_iscsi_path **paths;

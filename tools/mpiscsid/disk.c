@@ -221,13 +221,12 @@ void disk_free(struct daemon *d, struct disk *k)
 	sessions_gc(d);
 }
 
-static void drain_cb(struct ev_loop *loop, ev_timer *w, int revents MP_UNUSED)
+/* The drain ended (nothing left in the core, or its deadline passed): the disk goes. What is
+ * still in the core then fails (paths freed, the LU fails what waits with ESHUTDOWN). */
+static void drain_end(struct disk *k)
 {
-	struct disk *k = mp_container_of(w, struct disk, drain);
 	struct daemon *d = k->d;
-	uint32_t left = k->lu ? mp_lu_requests(k->lu) : 0;
-	if (left && ev_now(loop) < k->drain_deadline)
-		return;
+	uint32_t left = mp_lu_requests(k->lu);
 	if (left)
 		mp_warn("disk %s: %u request(s) still unfinished after draining; they fail now", k->name, left);
 	mp_info("disk %s: removed", k->name);
@@ -236,7 +235,18 @@ static void drain_cb(struct ev_loop *loop, ev_timer *w, int revents MP_UNUSED)
 			*pp = k->drain_next;
 			break;
 		}
-	disk_free(d, k);
+	disk_free(d, k); /* stops the deadline; mp_lu_free drops a drain still pending */
+}
+
+/* mp_lu_drain's callback: from the loop, so the LU may be freed here. */
+static void drained(struct mp_lu *lu MP_UNUSED, void *arg)
+{
+	drain_end(arg);
+}
+
+static void drain_deadline(struct ev_loop *loop MP_UNUSED, ev_timer *w, int revents MP_UNUSED)
+{
+	drain_end(mp_container_of(w, struct disk, drain));
 }
 
 void disk_remove(struct daemon *d, struct disk *k, const char *why)
@@ -253,10 +263,11 @@ void disk_remove(struct daemon *d, struct disk *k, const char *why)
 	k->draining = true;
 	k->drain_next = d->draining;
 	d->draining = k;
+	/* Queued requests get no_path_retry to find a path, and then 10 s more to finish. */
 	int32_t npr = k->no_path_retry_s;
-	k->drain_deadline = ev_now(d->loop) + (npr > 0 ? npr : 0) + 10.;
-	ev_timer_init(&k->drain, drain_cb, 0., 0.1);
-	ev_timer_again(d->loop, &k->drain);
+	ev_timer_init(&k->drain, drain_deadline, (npr > 0 ? npr : 0) + 10., 0.);
+	ev_timer_start(d->loop, &k->drain);
+	mp_lu_drain(k->lu, drained, k);
 }
 
 /* ---- LUN reconciliation: what a session reports -> the spec's disks and paths ---- */
