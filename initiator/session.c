@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <iscsi/iscsi.h>
@@ -114,6 +115,10 @@ struct mp_iscsi_session {
 				    MP_ISCSI_AUTH_RETRY_S (see AUTH_REINSTATE_MIN_S) */
 	ev_tstamp auth_failed_at;
 	uint32_t logins;
+	uint32_t failed_logins;  /* attempts that failed (for tools: a login that waits for an outcome) */
+	enum mp_iscsi_login_fail fail_kind; /* the last failed attempt's kind */
+	char fail_detail[200];   /* and its detail */
+	uint32_t scans_reported; /* luns_fn calls made */
 	char chap_user[256];     /* for tools; "" without CHAP */
 	char label[128];         /* "disk NAME", for login error lines */
 	/* LU paths on this session. */
@@ -140,6 +145,14 @@ struct mp_iscsi_session {
 static void start_connect(struct mp_iscsi_session *s);
 static void schedule_teardown(struct mp_iscsi_session *s, const char *reason);
 static void scan_start(struct mp_iscsi_session *s);
+
+/* An attempt to log in failed: remembered for tools (a waiting mpiscsiadm --login reads it). */
+static void login_failed(struct mp_iscsi_session *s, enum mp_iscsi_login_fail kind, const char *detail)
+{
+	s->fail_kind = kind;
+	snprintf(s->fail_detail, sizeof(s->fail_detail), "%s", detail && detail[0] ? detail : mp_iscsi_login_fail_name(kind));
+	s->failed_logins++;
+}
 
 uint32_t mp_iscsi_session_id(const struct mp_iscsi_session *s) { return s->o.id; }
 const char *mp_iscsi_session_target(const struct mp_iscsi_session *s) { return s->target; }
@@ -330,6 +343,8 @@ static void watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents MP_UNUSED
 		if ((now - s->state_since) * 1000 >= s->o.login_timeout_ms) {
 			snprintf(why, sizeof(why), "no %s within %u ms", s->st == SESS_SCAN ? "LUN scan" : "login",
 				 s->o.login_timeout_ms);
+			if (!s->teardown_pending)
+				login_failed(s, MP_LOGIN_FAIL_TIMEOUT, why);
 			schedule_teardown(s, why);
 		}
 		if (s->st != SESS_SCAN)
@@ -614,6 +629,7 @@ static void notify_cb(struct ev_loop *loop MP_UNUSED, ev_timer *w, int revents M
 	/* The owner adds paths for new LUNs (they attach at once) and frees those of LUNs gone. */
 	s->o.luns(s->o.luns_arg, s, s->notify_ok, s->notify_ok ? s->known_luns : NULL,
 		  s->notify_ok ? s->n_luns : 0, s->notify_ok ? NULL : s->notify_why);
+	s->scans_reported++;
 	if (first && s->ctx && !s->teardown_pending)
 		for (size_t i = 0; i < s->n_paths; i++)
 			mp_iscsi_path_session_up(s->paths[i]);
@@ -854,6 +870,7 @@ static void auth_failed(struct mp_iscsi_session *s, const char *what, const char
 	       s->portal, s->iface[0] ? " via " : "", s->iface, what, hint, detail, MP_ISCSI_AUTH_RETRY_S);
 	s->auth_hold = true;
 	s->auth_failed_at = ev_now(s->loop);
+	login_failed(s, MP_LOGIN_FAIL_AUTH, what);
 	schedule_teardown(s, what);
 }
 
@@ -871,9 +888,15 @@ static void login_cb(struct iscsi_context *ctx, int status, void *command_data M
 		else if (af == MP_AUTH_FAIL_MUTUAL)
 			auth_failed(s, mp_iscsi_auth_fail_text(af), "check chap_mutual_user/secret",
 				    iscsi_get_error(ctx));
-		else
-			mp_err("%s: session %u %s: login to %s failed: %s", s->label, s->o.id, s->name, s->target,
-			       conn_error(s));
+		else {
+			const char *e = conn_error(s);
+			int st = mp_iscsi_login_status(iscsi_get_error(ctx));
+			mp_err("%s: session %u %s: login to %s failed: %s", s->label, s->o.id, s->name, s->target, e);
+			/* Class 2 is the initiator's fault (0203 not found, 0204 removed), class 3 the
+			 * target's; anything else broke the connection. */
+			login_failed(s, st == 0x0203 || st == 0x0204 ? MP_LOGIN_FAIL_NOT_FOUND
+					: st >= 0x0200 && st < 0x0400 ? MP_LOGIN_FAIL_REJECTED : MP_LOGIN_FAIL_LOST, e);
+		}
 		schedule_teardown(s, "login failed");
 		return;
 	}
@@ -893,6 +916,9 @@ static void connect_cb(struct iscsi_context *ctx, int status, void *command_data
 	struct mp_iscsi_session *s = private_data;
 	if (status != SCSI_STATUS_GOOD) {
 		/* Either the connect failed, or (second call) an established connection went away. */
+		if (s->st == SESS_CONNECTING || s->st == SESS_LOGIN || s->st == SESS_SCAN)
+			login_failed(s, s->st == SESS_CONNECTING ? MP_LOGIN_FAIL_CONNECT : MP_LOGIN_FAIL_LOST,
+				     conn_error(s));
 		schedule_teardown(s, s->st == SESS_CONNECTING ? "connect failed" : conn_error(s));
 		return;
 	}
@@ -905,6 +931,15 @@ static void connect_cb(struct iscsi_context *ctx, int status, void *command_data
 
 static void start_connect(struct mp_iscsi_session *s)
 {
+	/* libiscsi logs in unbound when it cannot bind to the NIC: a session named after a NIC
+	 * that does not exist waits for it instead (it may be hot-plugged or renamed later). */
+	if (s->iface[0] && !s->o.no_nic_check && if_nametoindex(s->iface) == 0) {
+		char why[64];
+		snprintf(why, sizeof(why), "no network interface %s", s->iface);
+		login_failed(s, MP_LOGIN_FAIL_NO_IFACE, why);
+		schedule_teardown(s, why);
+		return;
+	}
 	struct iscsi_context *ctx = iscsi_create_context(s->initiator);
 	if (!ctx) {
 		schedule_teardown(s, "cannot create iSCSI context");
@@ -939,6 +974,7 @@ static void start_connect(struct mp_iscsi_session *s)
 	int rc = iscsi_connect_async(ctx, portal, connect_cb, s);
 	s->redirect[0] = '\0';
 	if (rc != 0) {
+		login_failed(s, MP_LOGIN_FAIL_CONNECT, iscsi_get_error(ctx));
 		schedule_teardown(s, iscsi_get_error(ctx));
 		return;
 	}
@@ -1136,6 +1172,10 @@ void mp_iscsi_session_view(const struct mp_iscsi_session *s, struct mp_iscsi_ses
 	v->state_age_s = ev_now(s->loop) - s->state_since;
 	v->last_error = s->last_reason;
 	v->logins = s->logins;
+	v->login_fail = s->fail_kind;
+	v->login_error = s->fail_detail;
+	v->failed_logins = s->failed_logins;
+	v->scans_reported = s->scans_reported;
 	v->n_luns = s->n_luns;
 	v->noop_interval_ms = s->o.noop_interval_ms;
 	v->noop_timeout_ms = s->o.noop_timeout_ms;

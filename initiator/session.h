@@ -57,6 +57,8 @@ struct mp_iscsi_session_opts {
 	uint32_t reconnect_max_ms;   /* reconnect backoff ceiling (it starts at 100 ms and doubles) */
 	bool no_pdu_guard;           /* TEST ONLY: let libiscsi see the target's PDUs unchecked (shows what
 	                              * the guard prevents: tests/e2e/t_76_hostile.sh) */
+	bool no_nic_check;           /* TEST ONLY: connect even when the bound NIC does not exist (libiscsi
+	                              * then logs in unbound: the bug tests/e2e/t_64_login.sh shows) */
 	bool plain_close;            /* TEST ONLY: close sockets gracefully, so a dead connection's unsent
 	                              * PDUs may still be delivered late (shows what the abortive close
 	                              * prevents: tests/e2e/t_74_stale_write.sh) */
@@ -103,6 +105,24 @@ void mp_iscsi_session_reinstate(struct mp_iscsi_session *s);
 /* Scan the LUNs again (now if logged in; otherwise the next login scans anyway). */
 void mp_iscsi_session_rescan(struct mp_iscsi_session *s);
 
+/* Why the last failed attempt to log in failed (mpiscsiadm maps these to iscsiadm's exit statuses). */
+enum mp_iscsi_login_fail {
+	MP_LOGIN_FAIL_NONE = 0,   /* no attempt failed yet */
+	MP_LOGIN_FAIL_CONNECT,    /* TCP connect failed (refused, unreachable); retried with backoff */
+	MP_LOGIN_FAIL_TIMEOUT,    /* no login (or first LUN scan) within login_timeout; retried */
+	MP_LOGIN_FAIL_LOST,       /* the connection broke during login or scan; retried */
+	MP_LOGIN_FAIL_AUTH,       /* CHAP refused, or no credentials (status 0201/0202); held 30 s */
+	MP_LOGIN_FAIL_NOT_FOUND,  /* login status 0203/0204: no such target at this portal */
+	MP_LOGIN_FAIL_REJECTED,   /* any other login reject (status class 2 or 3) */
+	MP_LOGIN_FAIL_NO_IFACE,   /* the NIC the session is bound to does not exist: never sent unbound */
+};
+/* Whether a failure of this kind will not go away by retrying soon (the target said no). */
+bool mp_iscsi_login_fail_final(enum mp_iscsi_login_fail f);
+/* "connect failed", "login timed out", ... */
+const char *mp_iscsi_login_fail_name(enum mp_iscsi_login_fail f);
+/* The login status (class << 8 | detail) in libiscsi's error text ("...Status: Text(515)"), or -1. */
+int mp_iscsi_login_status(const char *libiscsi_error);
+
 /* What tools show of a session (mpiscsiadm -m session). */
 struct mp_iscsi_session_view {
 	uint32_t id;
@@ -116,6 +136,10 @@ struct mp_iscsi_session_view {
 	bool logged_in;
 	double state_age_s;           /* seconds in this state */
 	const char *last_error;       /* the last teardown's reason, "" if none */
+	enum mp_iscsi_login_fail login_fail; /* the last failed login attempt's kind */
+	const char *login_error;      /* its detail (libiscsi's or ours), "" if none */
+	uint32_t failed_logins;       /* failed attempts since the session was created */
+	uint32_t scans_reported;      /* LUN scans the owner was told of (luns_fn calls) */
 	uint32_t logins;              /* successful logins since the session was created */
 	size_t n_luns;                /* direct-access LUNs of the last scan */
 	uint32_t noop_interval_ms, noop_timeout_ms, command_timeout_ms, login_timeout_ms, reconnect_max_ms;

@@ -63,13 +63,15 @@ static const struct mp_ctl_cmd_spec cmd_table[MP_CTL_CMD__COUNT] = {
 	},
 	[MP_CTL_CMD_NODE_LOGIN] = {
 		.id = MP_CTL_CMD_NODE_LOGIN, .name = "node-login", .mutates = true,
-		.summary = "log in to a target portal: one session per NIC; its LUNs (or the one named) become disks",
-		.n_args = 4,
+		.summary = "log in to a target portal: one session per NIC; its LUNs (or the one named) become disks; "
+			   "answers once logged in and attached, or failed, or timeout_s (default 30) passed",
+		.n_args = 5,
 		.args = {
 			{ .name = "target", .type = MP_CTL_ARG_STRING, .required = true },
 			{ .name = "portal", .type = MP_CTL_ARG_STRING, .required = true },
 			{ .name = "lun", .type = MP_CTL_ARG_INT, .min = 0, .max = 16383 },
 			{ .name = "iface", .type = MP_CTL_ARG_STRING },
+			{ .name = "timeout_s", .type = MP_CTL_ARG_INT, .min = 1, .max = 86400 },
 		},
 	},
 	[MP_CTL_CMD_NODE_LOGOUT] = {

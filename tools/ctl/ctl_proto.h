@@ -54,7 +54,8 @@ enum mp_ctl_cmd {
 	MP_CTL_CMD_SHOW_SESSIONS,   /* show-sessions: one iSCSI session per path */
 	MP_CTL_CMD_SHOW_CONFIG,     /* show-config: the running configuration as mpiscsi.conf text */
 	MP_CTL_CMD_RECONFIGURE,     /* reconfigure: reload the configuration (as SIGHUP) */
-	MP_CTL_CMD_NODE_LOGIN,      /* node-login {target, portal, lun?, iface?}: add paths (and a disk) */
+	MP_CTL_CMD_NODE_LOGIN,      /* node-login {target, portal, lun?, iface?, timeout_s?}: add paths (and
+				     * disks); the reply waits for the outcome (mpiscsid's ctl_server.h) */
 	MP_CTL_CMD_NODE_LOGOUT,     /* node-logout {target, portal?, lun?}: remove paths (and empty disks) */
 	MP_CTL_CMD__COUNT
 };

@@ -29,6 +29,16 @@ struct cli_opts {
  * status after printing what went wrong (and, with --json, the error as JSON).
  */
 int adm_call(const struct cli_opts *o, const char *wire, json_object *args, json_object **data);
+/* As adm_call, but a refusal is not printed: EXIT_REFUSED with *err_out its errno and *data
+ * {"code", "message"} (caller puts it). */
+int adm_call_ex(const struct cli_opts *o, const char *wire, json_object *args, json_object **data, int *err_out);
+/*
+ * iscsiadm's exit status (open-iscsi's iscsi_err.h, iscsiadm(8)) for a node login or logout
+ * the daemon refused with errno err, and its words ("connection timed out").
+ */
+int adm_iscsi_exit(int err);
+const char *adm_iscsi_exit_text(int status);
+
 /* Print data as pretty JSON; EXIT_OK or EXIT_UNREACHABLE when stdout fails. */
 int adm_print_json(json_object *data);
 

@@ -145,6 +145,11 @@ int adm_print_json(json_object *data)
 
 int adm_call(const struct cli_opts *o, const char *wire, json_object *args, json_object **data)
 {
+	return adm_call_ex(o, wire, args, data, NULL);
+}
+
+int adm_call_ex(const struct cli_opts *o, const char *wire, json_object *args, json_object **data, int *err_out)
+{
 	*data = NULL;
 	char *line = mp_ctl_request_build(wire, args);
 	if (!line) {
@@ -163,6 +168,15 @@ int adm_call(const struct cli_opts *o, const char *wire, json_object *args, json
 	if (pr < 0) {
 		fprintf(stderr, "mpiscsiadm: bad reply from %s: %s\n", o->socket, err.message);
 		return EXIT_UNREACHABLE;
+	}
+	if (pr > 0 && err_out) {
+		/* The caller words the error (and its --json form) itself. */
+		*err_out = err.err;
+		json_object *eo = json_object_new_object();
+		json_object_object_add(eo, "code", json_object_new_string(mp_ctl_errno_code(err.err)));
+		json_object_object_add(eo, "message", json_object_new_string(err.message));
+		*data = eo;
+		return EXIT_REFUSED;
 	}
 	if (pr > 0) {
 		fprintf(stderr, "mpiscsiadm: %s: %s\n", mp_ctl_errno_code(err.err), err.message);

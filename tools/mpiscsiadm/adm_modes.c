@@ -35,12 +35,16 @@ static void mode_usage(FILE *f, const char *mode)
 			"      \"HOST:PORT,TPGT IQN\" lines. Needs no daemon.\n");
 	if (all || strcmp(mode, "node") == 0)
 		fprintf(f,
-			"  mpiscsiadm -m node -T IQN -p HOST[:PORT] [-I IFACE] [--lun N] --login\n"
-			"      the daemon logs in: the portal's paths join the disk of that target and LUN\n"
-			"      (default 0), or a new disk (named after the target) is created and exported.\n"
-			"  mpiscsiadm -m node -T IQN [-p HOST[:PORT]] [--lun N] --logout\n"
-			"      the daemon logs out of that portal (or all of the target's portals); a disk\n"
-			"      left without paths is drained and removed.\n");
+			"  mpiscsiadm -m node -T IQN -p HOST[:PORT] [-I IFACE] [--lun N] --login [--timeout S]\n"
+			"      the daemon logs in: the portal's sessions join the disks of that target (and\n"
+			"      LUN), or new disks are made: every LUN the target reports, or LUN N. Waits (up\n"
+			"      to S seconds, default %d) until logged in and attached; exit status as iscsiadm's\n"
+			"      (4 unreachable, 8 timed out, 15 already present, 19 target not found or\n"
+			"      rejected, 21 no such LUN, 24 authentication failed, 7 no such NIC).\n"
+			"  mpiscsiadm -m node -T IQN [-p HOST[:PORT]] [-I IFACE] [--lun N] --logout\n"
+			"      the daemon logs out of that portal (or all of the target's portals), through\n"
+			"      that NIC (or all); a disk left without paths is drained and removed (21: none).\n",
+			ADM_DEFAULT_TIMEOUT_S);
 	if (all || strcmp(mode, "session") == 0)
 		fprintf(f,
 			"  mpiscsiadm -m session [-P 0|1|2|3] [--json]\n"
@@ -149,6 +153,66 @@ static int mode_discovery(const struct mode_opts *o)
 
 /* ---- -m node ---- */
 
+/* iscsiadm writes a portal "HOST,PORT". */
+static void portal_comma(const char *portal, char *buf, size_t len)
+{
+	const char *colon = strrchr(portal, ':'), *bracket = strrchr(portal, ']');
+	if (colon && (!bracket || colon > bracket))
+		snprintf(buf, len, "%.*s,%s", (int)(colon - portal), portal, colon + 1);
+	else
+		snprintf(buf, len, "%s,3260", portal);
+}
+
+/* The login's outcome, as iscsiadm prints it, and the disks its LUNs became. */
+static int node_login_report(const struct mode_opts *o, int rc, int err, json_object *data)
+{
+	char pc[320];
+	if (rc != EXIT_OK) {
+		portal_comma(o->portal, pc, sizeof(pc));
+		int st = rc == EXIT_REFUSED ? adm_iscsi_exit(err) : rc;
+		if (rc == EXIT_REFUSED) {
+			printf("Logging in to [iface: %s, target: %s, portal: %s]\n", o->iface ? o->iface : "default",
+			       o->target, pc);
+			fflush(stdout);
+			fprintf(stderr, "mpiscsiadm: Could not login to [iface: %s, target: %s, portal: %s].\n",
+				o->iface ? o->iface : "default", o->target, pc);
+			fprintf(stderr, "mpiscsiadm: initiator reported error (%d - %s): %s\n", st,
+				adm_iscsi_exit_text(st), adm_gets(data, "message", ""));
+			if (o->cli.json)
+				adm_print_json(data);
+		}
+		return st;
+	}
+	if (o->cli.json)
+		return adm_print_json(data);
+	json_object *ss = adm_get(data, "sessions"), *ds = adm_get(data, "disks");
+	for (size_t i = 0; i < adm_arr_len(ss); i++) {
+		json_object *x = json_object_array_get_idx(ss, i);
+		const char *ifc = adm_gets(x, "iface", "");
+		portal_comma(adm_gets(x, "portal", "?"), pc, sizeof(pc));
+		printf("Logging in to [iface: %s, target: %s, portal: %s]\n", ifc[0] ? ifc : "default", o->target, pc);
+	}
+	for (size_t i = 0; i < adm_arr_len(ss); i++) {
+		json_object *x = json_object_array_get_idx(ss, i);
+		const char *ifc = adm_gets(x, "iface", "");
+		portal_comma(adm_gets(x, "portal", "?"), pc, sizeof(pc));
+		printf("Login to [iface: %s, target: %s, portal: %s] successful.\n", ifc[0] ? ifc : "default", o->target,
+		       pc);
+	}
+	/* Which LUN became which disk: never a silent LUN 0. */
+	for (size_t i = 0; i < adm_arr_len(ds); i++) {
+		json_object *x = json_object_array_get_idx(ds, i);
+		const char *dev = adm_gets(x, "device", NULL);
+		bool refused = strcmp(adm_gets(x, "state", ""), "refused") == 0;
+		printf("LUN %" PRId64 ": disk %s, export %s%s%s%s\n", adm_geti(x, "lun", -1), adm_gets(x, "disk", "?"),
+		       adm_gets(x, "export", "-"), dev ? ", " : "", dev ? dev : "",
+		       refused ? " (path refused: another LU than the disk's)" : "");
+	}
+	if (!adm_arr_len(ds))
+		printf("No disk LUN: the target reports no direct-access LUN%s.\n", o->lun >= 0 ? " by that number" : "");
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_UNREACHABLE;
+}
+
 static int mode_node(const struct mode_opts *o)
 {
 	if (o->login == o->logout) {
@@ -168,16 +232,38 @@ static int mode_node(const struct mode_opts *o)
 		json_object_object_add(args, "lun", json_object_new_int64(o->lun));
 	if (o->iface)
 		json_object_object_add(args, "iface", json_object_new_string(o->iface));
-	int rc = adm_call(&o->cli, o->login ? "node-login" : "node-logout", args, &data);
+	/* A login answers once it has an outcome (the daemon's deadline is --timeout): the reply
+	 * is waited for a little longer than that. */
+	struct cli_opts co = o->cli;
+	if (o->login) {
+		json_object_object_add(args, "timeout_s", json_object_new_int64(o->cli.timeout_s));
+		co.timeout_s = o->cli.timeout_s + 10;
+	}
+	int err = 0;
+	int rc = adm_call_ex(&co, o->login ? "node-login" : "node-logout", args, &data, &err);
+	if (o->login) {
+		rc = node_login_report(o, rc, err, data);
+		json_object_put(data);
+		return rc;
+	}
+	if (rc == EXIT_REFUSED) {
+		fprintf(stderr, "mpiscsiadm: %s: %s\n", adm_gets(data, "code", "?"), adm_gets(data, "message", ""));
+		if (o->cli.json)
+			adm_print_json(data);
+		json_object_put(data);
+		return adm_iscsi_exit(err);
+	}
 	if (rc != EXIT_OK)
 		return rc;
 	if (o->cli.json) {
 		rc = adm_print_json(data);
 	} else {
-		/* iscsiadm's wording, with what the daemon did. */
-		printf("%s [iface: %s, target: %s, portal: %s] successful: %s\n",
-		       o->login ? "Login to" : "Logout of", o->iface ? o->iface : "default", o->target,
-		       o->portal ? o->portal : "all", adm_gets(data, "result", ""));
+		/* iscsiadm's wording; the NIC only when -I named one (it is honoured: only its sessions go). */
+		char pc[320] = "all";
+		if (o->portal)
+			portal_comma(o->portal, pc, sizeof(pc));
+		printf("Logout of [%s%s%starget: %s, portal: %s] successful: %s\n", o->iface ? "iface: " : "",
+		       o->iface ? o->iface : "", o->iface ? ", " : "", o->target, pc, adm_gets(data, "result", ""));
 		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_UNREACHABLE;
 	}
 	json_object_put(data);

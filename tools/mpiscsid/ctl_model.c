@@ -12,6 +12,7 @@
 #include "tools/mpiscsid/ctl_server.h"
 #include "tools/mpiscsid/daemon.h"
 #include "tools/mpiscsid/exports.h"
+#include "tools/mpiscsid/node_login.h"
 
 static size_t model_n_sessions(void *arg) { return ((struct daemon *)arg)->n_sessions; }
 
@@ -67,111 +68,9 @@ static const char *model_config_file(void *arg) { return ((struct daemon *)arg)-
 static int model_reconfigure(void *arg, char *msg, size_t len) { return daemon_reload(arg, msg, len); }
 
 static int model_node_login(void *arg, const char *target, const char *portal, int64_t lun, const char *iface,
-			    char *msg, size_t len)
+			    double timeout_s, struct mp_ctl_later *later, char *msg, size_t len)
 {
-	struct daemon *d = arg;
-	char url[700], err[600];
-	struct mp_conf tmp;
-	/* One URL gives a target config with the defaults; the portal is checked there too. */
-	if (lun >= 0)
-		snprintf(url, sizeof(url), "iscsi://%s/%s/%" PRId64, portal, target, lun);
-	else
-		snprintf(url, sizeof(url), "iscsi://%s/%s", portal, target);
-	mp_conf_init(&tmp);
-	snprintf(tmp.initiator_name, sizeof(tmp.initiator_name), "%s", d->conf.initiator_name);
-	if (mp_conf_add_url(&tmp, url, err, sizeof(err)) != 0 || tmp.n_disks != 1) {
-		snprintf(msg, len, "%s", err);
-		mp_conf_free(&tmp);
-		errno = EINVAL;
-		return -1;
-	}
-	struct mp_conf_disk *nc = &tmp.disks[0];
-	if (iface) {
-		snprintf(nc->interfaces[0], sizeof(nc->interfaces[0]), "%s", iface);
-		nc->n_interfaces = 1;
-	}
-	/* The target specs that take the same LUNs (without --lun: every spec of the target): the
-	 * portal's sessions join them, unless they have them already (iscsiadm says "session
-	 * already present"). */
-	char want[300];
-	portal_string(&nc->portals[0], want, sizeof(want));
-	size_t matched = 0, present = 0;
-	int made = 0;
-	char names[256] = "";
-	for (size_t i = 0; i < d->n_specs; i++) {
-		struct tspec *sp = d->specs[i];
-		if (strcmp(sp->conf->target, target) != 0 ||
-		    (nc->lun_mode == MP_CONF_LUNS_ONE &&
-		     (sp->conf->lun_mode != MP_CONF_LUNS_ONE || sp->conf->lun != nc->lun)))
-			continue;
-		matched++;
-		bool has = false;
-		for (size_t j = 0; j < sp->n_sess && !has; j++) {
-			struct mp_iscsi_session *s = sp->sess[j];
-			has = strcasecmp(mp_iscsi_session_portal(s), want) == 0 &&
-			      (!iface || strcmp(mp_iscsi_session_bound_iface(s), iface) == 0);
-		}
-		if (has) {
-			present++;
-			continue;
-		}
-		int rc = spec_add_portal(sp, &nc->portals[0], iface);
-		if (rc < 0) {
-			snprintf(msg, len, "disk %s: cannot add sessions: %s", sp->conf->name, strerror(errno));
-			mp_conf_free(&tmp);
-			return -1;
-		}
-		made += rc;
-		size_t l = strlen(names);
-		snprintf(names + l, sizeof(names) - l, "%s%s", l ? "," : "", sp->conf->name);
-	}
-	if (matched) {
-		mp_conf_free(&tmp);
-		if (present == matched) {
-			snprintf(msg, len, "session already present: %s via %s%s%s", target, want, iface ? " on " : "",
-				 iface ? iface : "");
-			errno = EEXIST;
-			return -1;
-		}
-		snprintf(msg, len, "disk %s: %d new session(s) to %s", names, made, portal);
-		mp_info("control: %s", msg);
-		return 0;
-	}
-	/* A new target spec, named after the target (its part after the last ':') and the LUN. */
-	const char *tail = strrchr(target, ':');
-	tail = tail ? tail + 1 : target;
-	if (lun >= 0)
-		snprintf(nc->name, sizeof(nc->name), "%.40s-%" PRId64, tail, lun);
-	else
-		snprintf(nc->name, sizeof(nc->name), "%.40s", tail);
-	for (const char *c = nc->name; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-		      *c == '-' || *c == '_' || *c == '.'))
-			snprintf(nc->name, sizeof(nc->name), "node%u", ++d->node_seq);
-	if (spec_find(d, nc->name) || disk_find(d, nc->name))
-		snprintf(nc->name, sizeof(nc->name), "node%u", ++d->node_seq);
-	snprintf(nc->export_name, sizeof(nc->export_name), "%s", nc->name);
-	for (size_t i = 0; i < d->n_specs; i++)
-		if (strcmp(d->specs[i]->conf->target, target) == 0 && mp_conf_disks_overlap(d->specs[i]->conf, nc)) {
-			snprintf(msg, len, "%s: its LUNs are served by disk %s already", target, d->specs[i]->conf->name);
-			mp_conf_free(&tmp);
-			errno = EEXIST;
-			return -1;
-		}
-	struct tspec *sp = spec_new(d, nc, false);
-	if (!sp) {
-		snprintf(msg, len, "cannot log in to %s: %s", target, strerror(errno));
-		mp_conf_free(&tmp);
-		return -1;
-	}
-	if (lun >= 0)
-		snprintf(msg, len, "disk %s: %s LUN %" PRId64 " via %s, export '%s' once attached", nc->name, target, lun,
-			 portal, nc->export_name);
-	else
-		snprintf(msg, len, "%s via %s: every LUN becomes a disk %s-<lun> once attached", target, portal, nc->name);
-	mp_info("control: %s", msg);
-	mp_conf_free(&tmp);
-	return 0;
+	return node_login_start(arg, target, portal, lun, iface, timeout_s, later, msg, len);
 }
 
 static int model_node_logout(void *arg, const char *target, const char *portal, int64_t lun, const char *iface,

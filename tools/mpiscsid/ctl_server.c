@@ -30,6 +30,7 @@ struct ctl_client {
 	bool eof;                   /* the peer closed its sending side */
 	bool close_after_reply;     /* the stream cannot be resynchronised */
 	ev_tstamp last_progress;
+	struct mp_ctl_later *later; /* a request whose reply comes later: the client waits for it */
 	char *out;                  /* the reply being sent, or NULL */
 	size_t out_len, out_off;
 	size_t in_len;
@@ -46,7 +47,21 @@ struct mp_ctl {
 	 * a newcomer finds adm.max_pending (MP_CTL_MAX_PENDING unless set) or adm.max_clients
 	 * (MP_CTL_MAX_CLIENTS unless set) reached. adm.no_budget: test hook MP_CTL_TEST_NO_BUDGET_ENV. */
 	struct mp_admit adm;
+	struct ctl_client *serving; /* the client whose request is being handled (for a later reply) */
+	struct mp_ctl_later *laters; /* replies owed, also to clients gone (their outcome is dropped) */
 };
+
+/* A reply owed (ctl_server.h). */
+struct mp_ctl_later {
+	struct mp_ctl *ctl;
+	struct ctl_client *c;       /* NULL once the client is gone */
+	struct mp_ctl_later *prev, *next;
+	void (*cancel)(void *arg);
+	void *cancel_arg;
+};
+
+static void client_run(struct ctl_client *c);
+static void client_close(struct ctl_client *c);
 
 /* ---- command handlers ---- */
 
@@ -462,19 +477,41 @@ static int cmd_node(struct mp_ctl *ctl, const struct mp_ctl_request *req, json_o
 	const struct mp_ctl_model *m = &ctl->model;
 	bool login = req->spec->id == MP_CTL_CMD_NODE_LOGIN;
 	const char *target = NULL, *portal = NULL, *iface = NULL;
-	int64_t lun = -1;
+	int64_t lun = -1, timeout_s = 30;
 	char msg[256] = "";
 	mp_ctl_arg_string(req, "target", &target);
 	mp_ctl_arg_string(req, "portal", &portal);
 	mp_ctl_arg_string(req, "iface", &iface);
 	mp_ctl_arg_int(req, "lun", &lun);
+	mp_ctl_arg_int(req, "timeout_s", &timeout_s);
 	if (login ? !m->node_login : !m->node_logout) {
 		mp_ctl_error_set(err, ENOSYS, "this daemon cannot log in or out at run time");
 		return -1;
 	}
 	errno = 0;
-	int rc = login ? m->node_login(m->arg, target, portal, lun, iface, msg, sizeof(msg))
-		       : m->node_logout(m->arg, target, portal, lun, iface, msg, sizeof(msg));
+	int rc;
+	if (login) {
+		/* The reply waits for the login's outcome: the model answers through later. */
+		struct mp_ctl_later *l = ctl->serving ? calloc(1, sizeof(*l)) : NULL;
+		if (!l) {
+			mp_ctl_error_set(err, ENOMEM, "out of memory");
+			return -1;
+		}
+		l->ctl = ctl;
+		rc = m->node_login(m->arg, target, portal, lun, iface, (double)timeout_s, l, msg, sizeof(msg));
+		if (rc == 1) {
+			l->c = ctl->serving;
+			l->c->later = l;
+			l->next = ctl->laters;
+			if (l->next)
+				l->next->prev = l;
+			ctl->laters = l;
+			return 1;
+		}
+		free(l);
+	} else {
+		rc = m->node_logout(m->arg, target, portal, lun, iface, msg, sizeof(msg));
+	}
 	if (rc != 0) {
 		mp_ctl_error_set(err, errno ? errno : EINVAL, "%s", msg);
 		return -1;
@@ -482,6 +519,80 @@ static int cmd_node(struct mp_ctl *ctl, const struct mp_ctl_request *req, json_o
 	*data = json_object_new_object();
 	json_object_object_add(*data, "result", json_object_new_string(msg));
 	return 0;
+}
+
+static void later_unlink(struct mp_ctl_later *l)
+{
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		l->ctl->laters = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+}
+
+void mp_ctl_later_set_cancel(struct mp_ctl_later *l, void (*cancel)(void *arg), void *arg)
+{
+	l->cancel = cancel;
+	l->cancel_arg = arg;
+}
+
+static json_object *login_json(const struct mp_ctl_login_result *r)
+{
+	json_object *o = json_object_new_object(), *ss = json_object_new_array(), *ds = json_object_new_array();
+	json_object_object_add(o, "result", json_object_new_string(r->message ? r->message : ""));
+	for (size_t i = 0; i < r->n_sessions; i++) {
+		const struct mp_ctl_login_session *x = &r->sessions[i];
+		json_object *so = json_object_new_object();
+		json_object_object_add(so, "iface", json_object_new_string(x->iface ? x->iface : ""));
+		json_object_object_add(so, "portal", json_object_new_string(x->portal ? x->portal : ""));
+		json_object_object_add(so, "logged_in", json_object_new_boolean(x->err == 0));
+		json_object_object_add(so, "code", x->err ? json_object_new_string(mp_ctl_errno_code(x->err)) : NULL);
+		json_object_object_add(so, "error", str_or_null(x->err ? x->error : NULL));
+		json_object_array_add(ss, so);
+	}
+	for (size_t i = 0; i < r->n_disks; i++) {
+		const struct mp_ctl_login_disk *x = &r->disks[i];
+		json_object *d = json_object_new_object();
+		json_object_object_add(d, "lun", json_object_new_int64(x->lun));
+		json_object_object_add(d, "disk", str_or_null(x->disk));
+		json_object_object_add(d, "export", str_or_null(x->export_name));
+		json_object_object_add(d, "device", x->device && x->device[0] ? json_object_new_string(x->device) : NULL);
+		json_object_object_add(d, "state", str_or_null(x->state));
+		json_object_array_add(ds, d);
+	}
+	json_object_object_add(o, "sessions", ss);
+	json_object_object_add(o, "disks", ds);
+	return o;
+}
+
+void mp_ctl_later_login_done(struct mp_ctl_later *l, const struct mp_ctl_login_result *r)
+{
+	struct ctl_client *c = l->c;
+	later_unlink(l);
+	free(l);
+	if (r->err)
+		mp_info("control: node-login refused: %s", r->message ? r->message : "");
+	if (!c)
+		return; /* the client went away: nobody to tell */
+	c->later = NULL;
+	char *reply;
+	if (r->err) {
+		struct mp_ctl_error e;
+		mp_ctl_error_set(&e, r->err, "%s", r->message ? r->message : "login failed");
+		reply = mp_ctl_reply_error(&e, &c->out_len);
+	} else {
+		reply = mp_ctl_reply_ok(login_json(r), &c->out_len);
+	}
+	if (!reply) {
+		mp_warn("control: out of memory for a reply");
+		client_close(c);
+		return;
+	}
+	c->out = reply;
+	c->out_off = 0;
+	c->last_progress = ev_now(c->ctl->loop);
+	client_run(c);
 }
 
 /* Handlers by command; a command without one answers ENOSYS. */
@@ -501,7 +612,8 @@ static ctl_handler_fn *const handlers[MP_CTL_CMD__COUNT] = {
 };
 
 /* Answer one request line: a malloc'd reply line, or NULL when out of memory. */
-static char *handle_line(struct mp_ctl *ctl, const char *line, size_t len, size_t *out_len, bool *fatal)
+static char *handle_line(struct mp_ctl *ctl, const char *line, size_t len, size_t *out_len, bool *fatal,
+			 bool *deferred)
 {
 	struct mp_ctl_request req;
 	struct mp_ctl_error err = { 0 };
@@ -516,7 +628,11 @@ static char *handle_line(struct mp_ctl *ctl, const char *line, size_t len, size_
 	ctl_handler_fn *fn = handlers[req.spec->id];
 	if (!fn)
 		mp_ctl_error_set(&err, ENOSYS, "command '%s' is not implemented by this daemon", req.spec->name);
-	if (fn && fn(ctl, &req, &data, &err) == 0) {
+	int rc = fn ? fn(ctl, &req, &data, &err) : -1;
+	if (rc == 1) {
+		*deferred = true; /* the handler took a later: the reply comes from mp_ctl_later_*_done */
+		reply = NULL;
+	} else if (rc == 0) {
 		reply = mp_ctl_reply_ok(data, out_len);
 	} else {
 		json_object_put(data);
@@ -534,6 +650,8 @@ static void client_close(struct ctl_client *c)
 {
 	struct mp_ctl *ctl = c->ctl;
 	mp_admit_end(&ctl->adm, &c->pend);
+	if (c->later)
+		c->later->c = NULL; /* the login goes on; its outcome is dropped */
 	ev_io_stop(ctl->loop, &c->io);
 	ev_timer_stop(ctl->loop, &c->timer);
 	close(c->fd);
@@ -571,9 +689,11 @@ static int client_flush(struct ctl_client *c)
 
 static void client_set_events(struct ctl_client *c, int events)
 {
-	if ((c->io.events & (EV_READ | EV_WRITE)) == events)
+	if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) == events)
 		return;
 	ev_io_stop(c->ctl->loop, &c->io);
+	if (!events)
+		return; /* waiting for a later reply: not even EOF is read (it would fire forever) */
 	ev_io_set(&c->io, c->fd, events);
 	ev_io_start(c->ctl->loop, &c->io);
 }
@@ -586,6 +706,8 @@ static void client_set_events(struct ctl_client *c, int events)
 static void client_run(struct ctl_client *c)
 {
 	for (;;) {
+		if (c->later)
+			break; /* its reply comes later; later requests wait in the socket */
 		if (c->out) {
 			if (client_flush(c) < 0) {
 				client_close(c);
@@ -611,11 +733,13 @@ static void client_run(struct ctl_client *c)
 		} else {
 			break;
 		}
-		bool fatal = false;
+		bool fatal = false, deferred = false;
 		mp_admit_end(&c->ctl->adm, &c->pend);  /* a request in progress is never evicted */
-		c->out = handle_line(c->ctl, c->in, line_len, &c->out_len, &fatal);
+		c->ctl->serving = c;
+		c->out = handle_line(c->ctl, c->in, line_len, &c->out_len, &fatal, &deferred);
+		c->ctl->serving = NULL;
 		c->out_off = 0;
-		if (!c->out) {
+		if (!c->out && !deferred) {
 			mp_warn("control: out of memory for a reply");
 			client_close(c);
 			return;
@@ -624,7 +748,7 @@ static void client_run(struct ctl_client *c)
 		memmove(c->in, c->in + used, c->in_len - used);
 		c->in_len -= used;
 	}
-	client_set_events(c, c->out ? EV_WRITE : EV_READ);
+	client_set_events(c, c->later ? 0 : c->out ? EV_WRITE : EV_READ);
 }
 
 static void client_io_cb(struct ev_loop *loop MP_UNUSED, ev_io *w, int revents)
@@ -651,6 +775,12 @@ static void client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents MP_UN
 {
 	struct ctl_client *c = mp_container_of(w, struct ctl_client, timer);
 	ev_tstamp left;
+	if (c->later) {
+		/* Waiting for a later reply: the model answers by its own deadline. */
+		w->repeat = MP_CTL_STALL_TIMEOUT;
+		ev_timer_again(loop, w);
+		return;
+	}
 	if (c->pend.pending) {
 		/* From accept, not from the last byte: a trickle does not keep a slot. */
 		left = c->accepted + MP_CTL_PENDING_TIMEOUT - ev_now(loop);
@@ -802,6 +932,14 @@ void mp_ctl_free(struct mp_ctl *ctl)
 		return;
 	while (ctl->clients)
 		client_close(ctl->clients);
+	/* Replies still owed: the model drops its waits (and never answers them). */
+	while (ctl->laters) {
+		struct mp_ctl_later *l = ctl->laters;
+		later_unlink(l);
+		if (l->cancel)
+			l->cancel(l->cancel_arg);
+		free(l);
+	}
 	mp_listener_free(ctl->lst);
 	mp_admit_stop(&ctl->adm);
 	free(ctl);

@@ -29,6 +29,43 @@ struct mp_ctl_session_lun {
 	const struct mp_lu_info *info;    /* NULL until the disk attached */
 };
 
+/*
+ * A reply given later. node-login answers once the login has an outcome: the model takes the
+ * request's later (returns 1) and calls mp_ctl_later_login_done() exactly once, from the loop,
+ * by its own deadline. Meanwhile the client's connection waits (nothing more is read from it,
+ * the stall and idle timeouts do not apply); a client that goes away does not cancel the
+ * login (its outcome is then dropped). mp_ctl_free() calls the cancel function of every later
+ * not answered yet (the model then drops its wait without calling done).
+ */
+struct mp_ctl_later;
+
+/* One session (NIC, portal) of a node login: err 0 logged in, else errno and why. */
+struct mp_ctl_login_session {
+	const char *iface;               /* "" when unbound */
+	const char *portal;              /* "HOST:PORT" */
+	int err;
+	const char *error;               /* NULL when err is 0 */
+};
+/* One LUN the login brought: the disk it became. */
+struct mp_ctl_login_disk {
+	uint32_t lun;
+	const char *disk, *export_name;
+	const char *device;              /* "/dev/nbdN", "" if none */
+	const char *state;               /* "attached" or "refused" (a path the disk's identity refused) */
+};
+/* A login's outcome: err 0 when every session logged in and its LUNs attached. */
+struct mp_ctl_login_result {
+	int err;
+	const char *message;             /* the summary; on failure the reason per portal */
+	const struct mp_ctl_login_session *sessions;
+	size_t n_sessions;
+	const struct mp_ctl_login_disk *disks;
+	size_t n_disks;
+};
+/* Answer a deferred node-login (strings are copied); frees l. */
+void mp_ctl_later_login_done(struct mp_ctl_later *l, const struct mp_ctl_login_result *r);
+void mp_ctl_later_set_cancel(struct mp_ctl_later *l, void (*cancel)(void *arg), void *arg);
+
 struct mp_ctl_model {
 	void *arg;
 	size_t (*n_disks)(void *arg);
@@ -48,9 +85,10 @@ struct mp_ctl_model {
 	const char *(*config_file)(void *arg);
 	/* Reload; msg gets the summary, or the configuration error (FILE:LINE: ...). */
 	int (*reconfigure)(void *arg, char *msg, size_t len);
-	/* lun < 0: every LUN the target reports; iface NULL: the target's NICs (or none). */
+	/* lun < 0: every LUN the target reports; iface NULL: the target's NICs (or none). Returns
+	 * -1 (refused now: errno, msg) or 1: later taken, answered within timeout_s (+ 1 s). */
 	int (*node_login)(void *arg, const char *target, const char *portal, int64_t lun, const char *iface,
-			  char *msg, size_t len);
+			  double timeout_s, struct mp_ctl_later *later, char *msg, size_t len);
 	/* portal NULL: every portal; lun < 0: every LUN; iface NULL: every NIC. */
 	int (*node_logout)(void *arg, const char *target, const char *portal, int64_t lun, const char *iface,
 			   char *msg, size_t len);
