@@ -36,7 +36,7 @@ CONF="$FIX_DIR/mpiscsi.conf"
     printf 'portal = 198.18.1.2:3260\nportal = 198.18.2.2:3260\ninterface = veth1\ninterface = veth2\n'
     printf 'no_path_retry = 20\n'
 } >"$CONF"
-out=$("$BUILD/bin/mpiscsid" --check-config -c "$CONF" 2>&1) || { printf '%s\n' "$out" >&2; die "config refused: $CONF"; }
+out=$(ini_exec "$BUILD/bin/mpiscsid" --check-config -c "$CONF" 2>&1) || { printf '%s\n' "$out" >&2; die "config refused: $CONF"; }
 DAEMON_ARGS=(-c "$CONF")
 start_daemon "$SOCK"
 CTL=$DAEMON_CTL

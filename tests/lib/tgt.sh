@@ -190,7 +190,7 @@ write_cross_conf() {
         for ((k = 1; k <= ${TGT_NICS:-0}; k++)); do printf 'interface = veth%d\n' "$k"; done
         [[ -z $extra ]] || printf '%s\n' "$extra"
     } >"$file"
-    "$BUILD/bin/mpiscsid" --check-config -c "$file" >/dev/null || die "config refused: $file"
+    ini_exec "$BUILD/bin/mpiscsid" --check-config -c "$file" >/dev/null || die "config refused: $file"
 }
 
 # start_cross_daemon NICS PORTALS SIZE_MB [EXTRA_DISK_LINES]: tgt_setup_cross, then the daemon

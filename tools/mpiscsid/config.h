@@ -121,6 +121,7 @@ struct mp_conf_disk {
 	size_t n_portals;
 	char interfaces[MP_CONF_MAX_IFACES][16]; /* NIC names (IFNAMSIZ); none = let routing choose */
 	size_t n_interfaces;
+	int interface_line[MP_CONF_MAX_IFACES]; /* where each was set, 0 if not in a file */
 	char export_name[MP_CONF_NAME_MAX]; /* NBD export name; default = name */
 	int32_t no_path_retry_s;            /* -1 queue forever, 0 fail at once, N s; default 30 */
 	uint32_t max_retries;               /* re-issues per command; default 5 */
@@ -217,6 +218,12 @@ int mp_conf_set(struct mp_conf *c, const char *section, const char *key, const c
  * names and exports, no two disks for one target+LUN. Errors as mp_conf_parse.
  */
 int mp_conf_validate(const struct mp_conf *c, char *err, size_t errlen);
+/*
+ * Every interface a disk names exists on this host (down is fine: it may come up later).
+ * For --check-config and logins, not for a running daemon's start or reload (a session over a
+ * missing NIC waits for it, never logs in unbound). -1 with "FILE:LINE: ..." in err.
+ */
+int mp_conf_check_nics(const struct mp_conf *c, char *err, size_t errlen);
 /*
  * After mp_conf_validate: read the [global] secrets file (tools/secrets.c: owner, mode and
  * format checked) into c->secrets if it is set or a disk uses CHAP, and check that every

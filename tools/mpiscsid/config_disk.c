@@ -1,4 +1,6 @@
 /* The [disk NAME] section's keys (paths, policies, timers, ALUA, prio rules) and the checks of a disk as a whole. */
+#include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -347,12 +349,38 @@ static void note_frontend_line(struct mp_conf *c MP_UNUSED, struct mp_conf_disk 
 	d->frontends[d->n_frontends - 1].line = line;  /* a second frontend of one kind names the first */
 }
 
+static void note_interface_line(struct mp_conf *c MP_UNUSED, struct mp_conf_disk *d, const char *key MP_UNUSED,
+				int line)
+{
+	d->interface_line[d->n_interfaces - 1] = line;  /* mp_conf_check_nics names it */
+}
+
+int mp_conf_check_nics(const struct mp_conf *c, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < c->n_disks; i++) {
+		const struct mp_conf_disk *d = &c->disks[i];
+		for (size_t k = 0; k < d->n_interfaces; k++) {
+			if (if_nametoindex(d->interfaces[k]) != 0)
+				continue;
+			if (d->interface_line[k] > 0)
+				snprintf(err, errlen, "%s:%d: interface: '%s': no such network interface on this host",
+					 c->file, d->interface_line[k], d->interfaces[k]);
+			else
+				snprintf(err, errlen, "disk %s: interface '%s': no such network interface on this host",
+					 d->name, d->interfaces[k]);
+			errno = ENODEV;
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static const struct cfg_key keys[] = {
 	{ .key = "target",         .set = set_target },
 	{ .key = "lun",            .set = set_lun },
 	{ .key = "luns",           .set = set_luns },
 	{ .key = "portal",         .set = set_portal, .repeatable = true },
-	{ .key = "interface",      .set = set_interface, .repeatable = true },
+	{ .key = "interface",      .set = set_interface, .repeatable = true, .note_line = note_interface_line },
 	{ .key = "export",         .set = set_export },
 	{ .key = "no_path_retry",  .set = set_no_path_retry },
 	{ .key = "max_retries",    .set = set_max_retries },

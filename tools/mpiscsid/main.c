@@ -26,6 +26,7 @@
 #include "tools/mpiscsid/exports.h"
 #include "tools/mpiscsid/ctl_server.h"
 #include "tools/mpiscsid/daemon.h"
+#include "tools/mpiscsid/node_login.h"
 #include "tools/mpiscsid/notify.h"
 #include "tools/mpiscsid/secrets.h"
 #include "transport/nbd/nbd_server.h"
@@ -185,6 +186,11 @@ int main(int argc, char **argv)
 	struct nbd_tls_creds *tls = NULL;
 	if (mp_nbd_tls_load(&d.conf, &tls, err, sizeof(err)) != 0)
 		goto config_error;
+	/* Only the check refuses a NIC that does not exist: a running daemon's sessions wait for it. */
+	if (check && !getenv(NODE_LOGIN_TEST_NO_NIC_CHECK_ENV) && mp_conf_check_nics(&d.conf, err, sizeof(err)) != 0) {
+		nbd_tls_creds_unref(tls);
+		goto config_error;
+	}
 	if (check) {
 		nbd_tls_creds_unref(tls);
 		mp_conf_print(stdout, &d.conf);
