@@ -150,7 +150,7 @@ timeout 60 qemu-io -f raw -c 'write -P 0x5a 0 1M' -c 'read -P 0x5a 0 1M' "$U2" |
     die "I/O on the logged-in disk failed"
 # The same (NIC, portal, target, LUNs) again: refused as iscsiadm does, nothing changes.
 rc=0; err=$(adm -m node -T "$TGT_IQN" -p 198.18.1.2:3260 --lun 2 --login 2>&1) || rc=$?
-(( rc == 1 )) && [[ $err == *"session already present"* ]] || die "duplicate login: exit $rc, '$err'"
+(( rc == 15 )) && [[ $err == *"session already present"* ]] || die "duplicate login: exit $rc (want 15, iscsiadm's), '$err'"
 adm -m node -T "$TGT_IQN" -p 198.18.2.2:3260 --lun 2 --login >/dev/null || die "second portal login failed"
 wait_until 15 eval '[[ $(adm --json show disks | jq -r ".disks[] | select(.name == \"$DISK2\") | .paths_usable") == 2 ]]' ||
     die "disk $DISK2 has not 2 usable paths: $(adm show topology)"
@@ -162,7 +162,7 @@ adm -m node -T "$TGT_IQN" --lun 2 --logout >/dev/null || die "logout of the targ
 wait_until 15 eval '! adm --json show disks | jq -e ".disks[] | select(.name == \"$DISK2\")" >/dev/null' ||
     die "disk $DISK2 still listed after logout"
 [[ $(adm --json show disks | jq '.disks | length') == 1 ]] || die "disk0 should remain: $(adm show disks)"
-rc=0; adm -m node -T "$TGT_IQN" --lun 2 --logout 2>/dev/null || rc=$?; (( rc == 1 )) || die "logout of nothing: exit $rc"
+rc=0; adm -m node -T "$TGT_IQN" --lun 2 --logout 2>/dev/null || rc=$?; (( rc == 21 )) || die "logout of nothing: exit $rc (want 21)"
 log "ok: -m node login (new disk, second path), logout (one portal, then all: disk removed)"
 
 # ---- 5. reload under load: fio on disk0 while disk1 (LUN 2) is added and removed by reconfigure/SIGHUP
