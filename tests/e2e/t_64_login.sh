@@ -69,14 +69,27 @@ nothing_left() {   # WHAT: the daemon has disk0 and its session only
 }
 
 # ---- 2. an unreachable portal: non-zero within the timeout, the portal named, nothing left
+# (in the background: meanwhile the daemon answers other requests and serves disk0 at once)
 t0=$(date +%s%N)
-rc=0; err=$(adm -m node -T "$IQN_B" -p 198.18.1.9:3260 --login --timeout 4 2>&1) || rc=$?
+ini_exec timeout 60 "$ADM" -s "$DAEMON_CTL" -m node -T "$IQN_B" -p 198.18.1.9:3260 --login --timeout 4 \
+    >"$FIX_DIR/unreach.out" 2>&1 &
+BG=$!
+fixture_trap_add "kill $BG 2>/dev/null || true"
+wait_until 5 grep -q 'logging in to .*198.18.1.9' "$DAEMON_LOG" || die "the unreachable login did not start"
+t1=$(date +%s%N)
+adm show disks >/dev/null || die "show disks failed while a login waits"
+nbdinfo --size "$(nbd_uri "$SOCK")" >/dev/null || die "disk0 unreadable while a login waits"
+busy_ms=$(( ($(date +%s%N) - t1) / 1000000 ))
+kill -0 "$BG" 2>/dev/null || die "the login to an unreachable portal did not wait: $(cat "$FIX_DIR/unreach.out")"
+(( busy_ms < 2000 )) || die "the daemon took $busy_ms ms to answer while a login waits"
+rc=0; wait "$BG" || rc=$?
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+err=$(cat "$FIX_DIR/unreach.out")
 (( rc == 4 || rc == 8 )) || die "login to an unreachable portal: exit $rc (want 4 or 8): $err"
 [[ $err == *"198.18.1.9"* ]] || die "unreachable portal not named: '$err'"
 (( ms >= 3500 && ms < 9000 )) || die "unreachable portal: answered after $ms ms with --timeout 4"
 nothing_left "a login to an unreachable portal"
-log "ok: unreachable portal: exit $rc after $ms ms: $(tail -n 1 <<<"$err")"
+log "ok: unreachable portal: exit $rc after $ms ms (daemon answered others in $busy_ms ms meanwhile): $(tail -n 1 <<<"$err")"
 
 # ---- 3. a wrong IQN: target not found (19); a CHAP target without credentials (24)
 t0=$(date +%s%N)

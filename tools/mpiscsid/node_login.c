@@ -201,15 +201,13 @@ static void login_finish(struct login_wait *w)
 static void login_tick(struct ev_loop *loop, ev_timer *t, int revents MP_UNUSED)
 {
 	struct login_wait *w = (struct login_wait *)t;
-	bool all = true, failed = false, late = ev_now(loop) >= w->deadline;
+	bool all = true, late = ev_now(loop) >= w->deadline;
 	for (size_t i = 0; i < w->n; i++) {
 		struct login_sess *x = &w->s[i];
 		if (!x->done)
 			x->done = sess_settled(w, x);
-		failed |= x->done && x->err;
 		all &= x->done;
 	}
-	(void)failed;
 	if (!all && late) {
 		/* Out of time: what is still pending failed with its last reason (iscsid gives up the
 		 * same way after its login timeout and retries). */
@@ -388,7 +386,6 @@ int node_login_start(struct daemon *d, const char *target, const char *portal, i
 	}
 	mp_info("control: logging in to %s via %s%s%s: %zu new session(s), waiting up to %.0f s", target, want,
 		iface ? " on " : "", iface ? iface : "", w->n, timeout_s);
-	/* Checked at once too: a settled state answers without waiting one period. */
 	w->deadline = ev_now(d->loop) + timeout_s;
 	ev_timer_init(&w->tick, login_tick, LOGIN_POLL_S, LOGIN_POLL_S);
 	ev_timer_start(d->loop, &w->tick);
