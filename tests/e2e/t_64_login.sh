@@ -157,6 +157,16 @@ rc=0; out=$(adm -m node -T "$IQN_B" -p 198.18.2.2 -I eth9 --login --timeout 10 2
 (( rc == 0 )) || die "with the NIC guards off the eth9 login should log in unbound (the old bug), got exit $rc: $out"
 log "ok: with MPISCSI_TEST_NO_NIC_CHECK the eth9 login logs in unbound (what the guards prevent)"
 
+# ---- 9. the daemon stops while a login waits: it exits cleanly (the wait is dropped, no leak
+# under SANITIZE=1) and the client is told the daemon went away (3)
+ini_exec timeout 60 "$ADM" -s "$DAEMON_CTL" -m node -T "$IQN_B" -p 198.18.1.9:3260 --login --timeout 30 \
+    >"$FIX_DIR/stopped.out" 2>&1 &
+BG=$!
+fixture_trap_add "kill $BG 2>/dev/null || true"
+wait_until 5 eval '[[ $(grep -c "logging in to .*198.18.1.9" "$DAEMON_LOG") == 1 ]]' || die "the last login did not start"
 daemon_alive || die "daemon died"
 stop_daemon
+rc=0; wait "$BG" || rc=$?
+(( rc == 3 )) || die "a login cut short by the daemon's stop: exit $rc (want 3): $(cat "$FIX_DIR/stopped.out")"
+log "ok: daemon stopped while a login waited: clean exit, client exit 3"
 echo "t_64_login: honest node logins (wait, exit statuses, nothing left behind), logout -I, NIC checks: all ok"
