@@ -58,7 +58,7 @@ struct mp_iscsi_session_opts {
 	bool no_pdu_guard;           /* TEST ONLY: let libiscsi see the target's PDUs unchecked (shows what
 	                              * the guard prevents: tests/e2e/t_76_hostile.sh) */
 	bool no_nic_check;           /* TEST ONLY: connect even when the bound NIC does not exist (libiscsi
-	                              * then logs in unbound: the bug tests/e2e/t_64_login.sh shows) */
+	                              * then logs in unbound: the bug tests/e2e/t_63_login.sh shows) */
 	bool plain_close;            /* TEST ONLY: close sockets gracefully, so a dead connection's unsent
 	                              * PDUs may still be delivered late (shows what the abortive close
 	                              * prevents: tests/e2e/t_74_stale_write.sh) */

@@ -130,7 +130,7 @@ struct mp_iscsi_session *sess_get(struct daemon *d, struct tspec *sp, const stru
 	/* Test hook: show that stale writes land without the abortive close (never for production). */
 	o.plain_close = d->plain_close;
 	o.no_pdu_guard = d->no_pdu_guard; /* test hook: see tests/e2e/t_76_hostile.sh */
-	o.no_nic_check = getenv(NODE_LOGIN_TEST_NO_NIC_CHECK_ENV) != NULL; /* test hook: t_64_login.sh */
+	o.no_nic_check = getenv(NODE_LOGIN_TEST_NO_NIC_CHECK_ENV) != NULL; /* test hook: t_63_login.sh */
 	if (c->auth != MP_CONF_AUTH_NONE) {
 		o.chap = session_chap;
 		o.chap_arg = &box->info.chap;

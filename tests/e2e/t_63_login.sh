@@ -169,4 +169,4 @@ stop_daemon
 rc=0; wait "$BG" || rc=$?
 (( rc == 3 )) || die "a login cut short by the daemon's stop: exit $rc (want 3): $(cat "$FIX_DIR/stopped.out")"
 log "ok: daemon stopped while a login waited: clean exit, client exit 3"
-echo "t_64_login: honest node logins (wait, exit statuses, nothing left behind), logout -I, NIC checks: all ok"
+echo "t_63_login: honest node logins (wait, exit statuses, nothing left behind), logout -I, NIC checks: all ok"
