@@ -29,6 +29,18 @@ struct mp_ctl_session_lun {
 	const struct mp_lu_info *info;    /* NULL until the disk attached */
 };
 
+/* Where one path leads, for path objects: borrowed strings, valid during the request. */
+struct mp_ctl_path_where {
+	const char *target;               /* target IQN */
+	const char *portal;               /* "HOST:PORT" */
+	uint32_t lun;
+};
+
+/* What a reload did, by target section (reconfigure's JSON reply). */
+struct mp_ctl_reload_counts {
+	unsigned added, removed, changed, unchanged, failed;
+};
+
 struct mp_ctl_model {
 	void *arg;
 	size_t (*n_disks)(void *arg);
@@ -46,8 +58,11 @@ struct mp_ctl_model {
 	/* Write the running configuration as mpiscsi.conf text (never a secret). */
 	int (*config_text)(void *arg, FILE *f);
 	const char *(*config_file)(void *arg);
-	/* Reload; msg gets the summary, or the configuration error (FILE:LINE: ...). */
-	int (*reconfigure)(void *arg, char *msg, size_t len);
+	/* Reload; msg gets the summary, or the configuration error (FILE:LINE: ...); counts (never
+	 * NULL) what changed on success. */
+	int (*reconfigure)(void *arg, struct mp_ctl_reload_counts *counts, char *msg, size_t len);
+	/* Optional: fill *out for path p of disk i; false when the path is not the daemon's. */
+	bool (*path_where)(void *arg, size_t i, const struct mp_path *p, struct mp_ctl_path_where *out);
 	/* lun < 0: every LUN the target reports; iface NULL: the target's NICs (or none). */
 	int (*node_login)(void *arg, const char *target, const char *portal, int64_t lun, const char *iface,
 			  char *msg, size_t len);
