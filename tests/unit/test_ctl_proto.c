@@ -69,6 +69,11 @@ static const struct req_case req_cases[] = {
 	GOOD_INT("switchgroup negative prio",
 		 "{\"v\":1,\"cmd\":\"switchgroup\",\"args\":{\"prio\":-2147483647,\"disk\":\"naa.6001\"}}",
 		 MP_CTL_CMD_SWITCHGROUP, "prio", -2147483647LL),
+	GOOD("show-maps", "{\"v\":1,\"cmd\":\"show-maps\"}", MP_CTL_CMD_SHOW_MAPS),
+	GOOD("show-topology of one disk", "{\"v\":1,\"cmd\":\"show-topology\",\"args\":{\"disk\":\"disk0\"}}",
+	     MP_CTL_CMD_SHOW_TOPOLOGY),
+	GOOD("show-paths of one disk", "{\"v\":1,\"cmd\":\"show-paths\",\"args\":{\"disk\":\"naa.6001\"}}",
+	     MP_CTL_CMD_SHOW_PATHS),
 	GOOD("nesting at the limit", "{\"v\":1,\"cmd\":\"version\",\"x\":[[[[[[[1]]]]]]]}", MP_CTL_CMD_VERSION),
 	GOOD("UTF-8 in an ignored member", "{\"v\":1,\"cmd\":\"version\",\"x\":\"gr\xc3\xbc\xc3\x9f\"}",
 	     MP_CTL_CMD_VERSION),
@@ -122,6 +127,10 @@ static const struct req_case req_cases[] = {
 	BAD("id too big", "{\"v\":1,\"cmd\":\"reinstate-path\",\"args\":{\"id\":4294967296}}", EINVAL),
 	BAD("id beyond int64", "{\"v\":1,\"cmd\":\"fail-path\",\"args\":{\"id\":18446744073709551615}}", EINVAL),
 	BAD("id and a typo", "{\"v\":1,\"cmd\":\"fail-path\",\"args\":{\"id\":1,\"force\":true}}", EINVAL),
+	BAD("show-paths disk a number", "{\"v\":1,\"cmd\":\"show-paths\",\"args\":{\"disk\":1}}", EINVAL),
+	BAD("show-topology disk empty", "{\"v\":1,\"cmd\":\"show-topology\",\"args\":{\"disk\":\"\"}}", EINVAL),
+	BAD("show-maps takes no disk", "{\"v\":1,\"cmd\":\"show-maps\",\"args\":{\"disk\":\"d\"}}", EINVAL),
+	BAD("show-disks takes no disk", "{\"v\":1,\"cmd\":\"show-disks\",\"args\":{\"disk\":\"d\"}}", EINVAL),
 	BAD("switchgroup no prio", "{\"v\":1,\"cmd\":\"switchgroup\",\"args\":{\"disk\":\"disk0\"}}", EINVAL),
 	BAD("switchgroup no disk", "{\"v\":1,\"cmd\":\"switchgroup\",\"args\":{\"prio\":1}}", EINVAL),
 	BAD("switchgroup disk empty", "{\"v\":1,\"cmd\":\"switchgroup\",\"args\":{\"disk\":\"\",\"prio\":1}}",
@@ -381,4 +390,33 @@ Test(ctl_proto, error_messages_stay_valid_utf8_when_input_is_cut)
 	cr_assert_str_eq(e.message, "unknown command 'x?'");
 	mp_ctl_error_set(&e, EINVAL, "%s", "ok \xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82 bad \xe2\x82 \x80 \xc0\xaf");
 	cr_assert_str_eq(e.message, "ok \xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82 bad ?? ? ??");
+}
+
+/* ---- path group status and map state (mpiscsiadm(8), show topology / show maps) ---- */
+
+Test(ctl_status, group_status_like_multipathd)
+{
+	/* Only the group that takes I/O is active, and only while it has a usable path. */
+	cr_assert_str_eq(mp_ctl_group_status(true, 2, 2), "active");
+	cr_assert_str_eq(mp_ctl_group_status(true, 1, 2), "active");
+	cr_assert_str_eq(mp_ctl_group_status(false, 1, 1), "enabled");
+	/* No usable path: never active, whatever the core last picked. */
+	cr_assert_str_eq(mp_ctl_group_status(true, 0, 0), "failed");
+	cr_assert_str_eq(mp_ctl_group_status(false, 0, 0), "failed");
+	/* Logged in but kept out of I/O (ALUA standby, operator, marginal). */
+	cr_assert_str_eq(mp_ctl_group_status(true, 0, 1), "disabled");
+	cr_assert_str_eq(mp_ctl_group_status(false, 0, 2), "disabled");
+}
+
+Test(ctl_status, map_state)
+{
+	cr_assert_str_eq(mp_ctl_map_state(false, 2, 0, 0), "attaching");
+	cr_assert_str_eq(mp_ctl_map_state(false, 2, 2, 2), "attaching");
+	cr_assert_str_eq(mp_ctl_map_state(true, 2, 2, 2), "ok");
+	/* ALUA standby paths are up but not usable: still ok. */
+	cr_assert_str_eq(mp_ctl_map_state(true, 2, 2, 1), "ok");
+	cr_assert_str_eq(mp_ctl_map_state(true, 2, 1, 1), "degraded");
+	cr_assert_str_eq(mp_ctl_map_state(true, 2, 1, 0), "no-path");
+	cr_assert_str_eq(mp_ctl_map_state(true, 2, 0, 0), "no-path");
+	cr_assert_str_eq(mp_ctl_map_state(true, 0, 0, 0), "no-path");
 }

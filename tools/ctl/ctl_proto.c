@@ -9,6 +9,8 @@
 #include <string.h>
 
 #define ARG_PATH_ID { .name = "id", .type = MP_CTL_ARG_INT, .required = true, .min = 0, .max = UINT32_MAX }
+/* A disk by its name, export name or LU designator; optional: absent means every disk. */
+#define ARG_DISK_FILTER { .name = "disk", .type = MP_CTL_ARG_STRING }
 
 /* The protocol's commands; row i has id i (checked by mp_ctl_cmd_spec's callers through the test). */
 static const struct mp_ctl_cmd_spec cmd_table[MP_CTL_CMD__COUNT] = {
@@ -18,11 +20,13 @@ static const struct mp_ctl_cmd_spec cmd_table[MP_CTL_CMD__COUNT] = {
 	},
 	[MP_CTL_CMD_SHOW_TOPOLOGY] = {
 		.id = MP_CTL_CMD_SHOW_TOPOLOGY, .name = "show-topology",
-		.summary = "disks with their path groups and paths",
+		.summary = "disks (or the one named) with their path groups and paths",
+		.n_args = 1, .args = { ARG_DISK_FILTER },
 	},
 	[MP_CTL_CMD_SHOW_PATHS] = {
 		.id = MP_CTL_CMD_SHOW_PATHS, .name = "show-paths",
-		.summary = "every path with its counters",
+		.summary = "every path (or the named disk's) with its counters",
+		.n_args = 1, .args = { ARG_DISK_FILTER },
 	},
 	[MP_CTL_CMD_SHOW_DISKS] = {
 		.id = MP_CTL_CMD_SHOW_DISKS, .name = "show-disks",
@@ -84,6 +88,10 @@ static const struct mp_ctl_cmd_spec cmd_table[MP_CTL_CMD__COUNT] = {
 			{ .name = "lun", .type = MP_CTL_ARG_INT, .min = 0, .max = 16383 },
 			{ .name = "iface", .type = MP_CTL_ARG_STRING },
 		},
+	},
+	[MP_CTL_CMD_SHOW_MAPS] = {
+		.id = MP_CTL_CMD_SHOW_MAPS, .name = "show-maps",
+		.summary = "one line per disk: name, designator, size, state, paths",
 	},
 };
 
@@ -494,4 +502,20 @@ int mp_ctl_reply_parse(const char *line, size_t len, json_object **data, struct 
 	}
 	json_object_put(root);
 	return rc;
+}
+
+const char *mp_ctl_group_status(bool takes_io, unsigned usable, unsigned up)
+{
+	if (usable)
+		return takes_io ? "active" : "enabled";
+	return up ? "disabled" : "failed";
+}
+
+const char *mp_ctl_map_state(bool ready, unsigned total, unsigned up, unsigned usable)
+{
+	if (!ready)
+		return "attaching";
+	if (!usable)
+		return "no-path";
+	return up < total ? "degraded" : "ok";
 }

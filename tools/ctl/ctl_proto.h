@@ -45,8 +45,8 @@
 /* Commands of protocol version 1; the value indexes the server's handler table. */
 enum mp_ctl_cmd {
 	MP_CTL_CMD_VERSION = 0,     /* version: daemon and protocol version, command list */
-	MP_CTL_CMD_SHOW_TOPOLOGY,   /* show-topology: disks, path groups by prio, paths */
-	MP_CTL_CMD_SHOW_PATHS,      /* show-paths: every path with its counters */
+	MP_CTL_CMD_SHOW_TOPOLOGY,   /* show-topology {disk?}: disks (or the one named), path groups by prio, paths */
+	MP_CTL_CMD_SHOW_PATHS,      /* show-paths {disk?}: every path (or the named disk's) with its counters */
 	MP_CTL_CMD_SHOW_DISKS,      /* show-disks: one row per disk */
 	MP_CTL_CMD_FAIL_PATH,       /* fail-path {id}: operator takes a path out of use */
 	MP_CTL_CMD_REINSTATE_PATH,  /* reinstate-path {id}: undo fail-path, clear marginal */
@@ -57,6 +57,7 @@ enum mp_ctl_cmd {
 	MP_CTL_CMD_NODE_LOGIN,      /* node-login {target, portal, lun?, iface?, timeout_s?}: add paths (and
 				     * disks); the reply waits for the outcome (mpiscsid's ctl_server.h) */
 	MP_CTL_CMD_NODE_LOGOUT,     /* node-logout {target, portal?, lun?}: remove paths (and empty disks) */
+	MP_CTL_CMD_SHOW_MAPS,       /* show-maps: one row per disk, as multipathd's show maps */
 	MP_CTL_CMD__COUNT
 };
 
@@ -146,5 +147,21 @@ char *mp_ctl_reply_error(const struct mp_ctl_error *e, size_t *len);
  * that is not valid protocol.
  */
 int mp_ctl_reply_parse(const char *line, size_t len, json_object **data, struct mp_ctl_error *err);
+
+/*
+ * Path group status, as multipathd shows it (mpiscsiadm(8), "show topology"):
+ * "active" for the one group that takes I/O, "enabled" for another group with a
+ * usable path, "disabled" for a group whose paths are logged in but none may
+ * take I/O (ALUA standby or unavailable, failed by an operator, marginal),
+ * "failed" when none of its paths is even logged in.
+ */
+const char *mp_ctl_group_status(bool takes_io, unsigned usable, unsigned up);
+
+/*
+ * A disk's state in show-maps: "attaching" before its identity is known,
+ * "no-path" when no path may take I/O (requests queue or fail), "degraded"
+ * when some path is not logged in, "ok" otherwise.
+ */
+const char *mp_ctl_map_state(bool ready, unsigned total, unsigned up, unsigned usable);
 
 #endif

@@ -52,7 +52,7 @@ static void mode_usage(FILE *f, const char *mode)
 			"      interface, ISID and states, -P 2 the session parameters, -P 3 the LUNs and\n"
 			"      disks each session carries.\n");
 	fprintf(f,
-		"Options: -s, --socket PATH (default %s), --timeout SECS (default %d), -j, --json.\n"
+		"Options: -s, --control PATH (or --socket; default %s), --timeout SECS (default %d), -j, --json.\n"
 		"With -m, -t is the discovery type as in iscsiadm; the timeout is --timeout.\n"
 		"Exit status: 0 ok, 1 refused (by the daemon or the target), 2 usage error,\n"
 		"3 cannot reach the daemon or the portal.\n",
@@ -358,7 +358,8 @@ int adm_mode_main(int argc, char **argv)
 		{ "logout", no_argument, NULL, 'u' },
 		{ "lun", required_argument, NULL, 'L' },
 		{ "initiator-name", required_argument, NULL, 'i' },
-		{ "socket", required_argument, NULL, 's' },
+		{ "control", required_argument, NULL, 's' },
+		{ "socket", required_argument, NULL, 's' },  /* the older name, kept */
 		{ "timeout", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },

@@ -248,6 +248,34 @@ static void render_disks(json_object *data)
 	table_print_free(&t);
 }
 
+/* One line per disk, as multipathd's "show maps". */
+static void render_maps(json_object *data)
+{
+	static const char *const head[] = { "NAME", "WWID", "SIZE", "STATE", "PATHS", "USABLE", "PRIO", "QUEUED" };
+	struct table t = { .ncols = MP_ARRAY_SIZE(head) };
+	json_object *maps = adm_get(data, "maps");
+	table_add(&t, head);
+	for (size_t i = 0; i < adm_arr_len(maps); i++) {
+		json_object *d = json_object_array_get_idx(maps, i);
+		char size[32], paths[24], usable[24], prio[24], queued[24];
+		if (adm_get(d, "size_bytes"))
+			fmt_size(size, sizeof(size), adm_get(d, "size_bytes"));
+		else
+			snprintf(size, sizeof(size), "-");
+		snprintf(paths, sizeof(paths), "%" PRId64, adm_geti(d, "paths", 0));
+		snprintf(usable, sizeof(usable), "%" PRId64, adm_geti(d, "paths_usable", 0));
+		if (adm_get(d, "active_prio"))
+			snprintf(prio, sizeof(prio), "%" PRId64, adm_geti(d, "active_prio", 0));
+		else
+			snprintf(prio, sizeof(prio), "-");
+		snprintf(queued, sizeof(queued), "%" PRId64, adm_geti(d, "queued", 0));
+		const char *row[] = { adm_gets(d, "name", "?"), adm_gets(d, "wwid", "-"), size, adm_gets(d, "state", "?"),
+				      paths, usable, prio, queued };
+		table_add(&t, row);
+	}
+	table_print_free(&t);
+}
+
 static void render_path_result(json_object *p)
 {
 	char flags[32];
@@ -299,6 +327,18 @@ static int args_switchgroup(char **words, json_object **args, char *err, size_t 
 	return 0;
 }
 
+/* A disk named on the command line (its name, export name or designator; the daemon looks it up). */
+static int args_disk(char **words, json_object **args, char *err, size_t errlen)
+{
+	if (words[0][0] == '\0' || strlen(words[0]) > MP_CTL_MAX_STRING_ARG) {
+		snprintf(err, errlen, "'%s' is not a disk name", words[0]);
+		return -1;
+	}
+	*args = json_object_new_object();
+	json_object_object_add(*args, "disk", json_object_new_string(words[0]));
+	return 0;
+}
+
 static void render_config(json_object *data)
 {
 	const char *file = adm_gets(data, "file", NULL);
@@ -312,10 +352,15 @@ static void render_result(json_object *data)
 }
 
 static const struct cli_cmd commands[] = {
+	{ { "show", "maps" }, "", 0, "show-maps", NULL, render_maps,
+	  "one line per disk: name, WWID, size, state, paths (like multipathd show maps)" },
 	{ { "show", "topology" }, "", 0, "show-topology", NULL, render_topology,
 	  "disks with their path groups and paths (like multipath -ll)" },
+	{ { "show", "topology" }, "NAME", 1, "show-topology", args_disk, render_topology,
+	  "the same for disk NAME only" },
 	{ { "show", "paths" }, "", 0, "show-paths", NULL, render_paths, "every path with its counters" },
-	{ { "show", "disks" }, "", 0, "show-disks", NULL, render_disks, "one line per disk" },
+	{ { "show", "paths" }, "NAME", 1, "show-paths", args_disk, render_paths, "the paths of disk NAME only" },
+	{ { "show", "disks" }, "", 0, "show-disks", NULL, render_disks, "one line per disk, with its export" },
 	{ { "fail", "path" }, "ID", 1, "fail-path", args_path_id, render_path_result,
 	  "take path ID out of use until it is reinstated" },
 	{ { "reinstate", "path" }, "ID", 1, "reinstate-path", args_path_id, render_path_result,
@@ -332,7 +377,7 @@ static const struct cli_cmd commands[] = {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: mpiscsiadm [-s SOCKET] [-t SECONDS] [--json] COMMAND\n"
+		"Usage: mpiscsiadm [--control SOCKET] [-t SECONDS] [--json] COMMAND (options may follow it)\n"
 		"       mpiscsiadm -m discovery|node|session ... (iscsiadm style; -m MODE --help)\n"
 		"       mpiscsiadm --help | --version\n\n"
 		"Commands:\n");
@@ -345,7 +390,7 @@ static void usage(FILE *f)
 	}
 	fprintf(f,
 		"\nOptions:\n"
-		"  -s, --socket PATH    control socket (default %s)\n"
+		"  -s, --control PATH   control socket (default %s); --socket is the same\n"
 		"  -t, --timeout SECS   give up on the daemon after SECS seconds (default %d)\n"
 		"  -j, --json           print the daemon's reply data as JSON\n"
 		"  -h, --help           print this text\n"
@@ -366,6 +411,71 @@ static const struct cli_cmd *find_command(int argc, char **words)
 			return c;
 	}
 	return NULL;
+}
+
+/* The options that take a value, as getopt would see them before the command words. */
+static bool opt_takes_value(const char *a)
+{
+	return strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0 || strcmp(a, "--control") == 0 ||
+	       strcmp(a, "-t") == 0 || strcmp(a, "--timeout") == 0;
+}
+
+/* An option of ours where it may also stand after the command words (a value follows if it takes one). */
+static bool late_option(const char *a)
+{
+	return strcmp(a, "-j") == 0 || strcmp(a, "--json") == 0 || opt_takes_value(a) ||
+	       strncmp(a, "--socket=", 9) == 0 || strncmp(a, "--control=", 10) == 0 || strncmp(a, "--timeout=", 10) == 0;
+}
+
+/*
+ * multipathd users write "show paths --json": options may follow the command.
+ * Reorder argv so that every option comes before
+ * the command words, then "--", then the words. Only our own option names are
+ * moved once the words have begun, so a word such as switchgroup's prio "-1"
+ * stays a word. Writes the new vector to out (argc + 2 slots: one more for
+ * the "--", one for the NULL) and returns its length.
+ */
+static int hoist_options(int argc, char **argv, char **out)
+{
+	int n = 0, nw = 0, first_word = -1;
+	out[n++] = argv[0];
+	int i = 1;
+	/* Leading options as given (getopt reads every form of them). */
+	for (; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			first_word = i;
+			break;
+		}
+		if (argv[i][0] != '-' || argv[i][1] == '\0')
+			break;
+		out[n++] = argv[i];
+		if (opt_takes_value(argv[i]) && i + 1 < argc)
+			out[n++] = argv[++i];
+	}
+	if (first_word < 0)
+		first_word = i;
+	/* After the first word: our options move up, the rest stay words in order. */
+	char **w = malloc(sizeof(*w) * (size_t)(argc + 1));
+	if (!w) {
+		perror("mpiscsiadm");
+		exit(EXIT_UNREACHABLE);
+	}
+	for (i = first_word; i < argc; i++) {
+		if (late_option(argv[i])) {
+			out[n++] = argv[i];
+			if (opt_takes_value(argv[i]) && i + 1 < argc)
+				out[n++] = argv[++i];
+		} else {
+			w[nw++] = argv[i];
+		}
+	}
+	out[n++] = "--";
+	for (i = 0; i < nw; i++)
+		out[n++] = w[i];
+	out[n] = NULL;
+	free(w);
+	return n;
 }
 
 /* ---- talking to the daemon ---- */
@@ -394,7 +504,8 @@ static int run(const struct cli_opts *o, const struct cli_cmd *c, char **params)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "socket", required_argument, NULL, 's' },
+		{ "control", required_argument, NULL, 's' },  /* as mpiscsid's --control */
+		{ "socket", required_argument, NULL, 's' },   /* the older name, kept */
 		{ "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -410,6 +521,14 @@ int main(int argc, char **argv)
 		if (strncmp(argv[i], "-m", 2) == 0 || strncmp(argv[i], "--mode", 6) == 0)
 			return adm_mode_main(argc, argv);
 
+	/* Options after the command words move before them (and a "--"), see hoist_options. */
+	char **hv = malloc(sizeof(*hv) * (size_t)(argc + 2));
+	if (!hv) {
+		perror("mpiscsiadm");
+		return EXIT_UNREACHABLE;
+	}
+	argc = hoist_options(argc, argv, hv);
+	argv = hv;
 	/* "+": options end at the first command word, so "switchgroup disk0 -1" keeps its prio. */
 	while ((opt = getopt_long(argc, argv, "+s:t:jhV", longopts, NULL)) != -1) {
 		switch (opt) {

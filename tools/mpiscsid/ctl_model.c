@@ -65,7 +65,10 @@ static int model_config_text(void *arg, FILE *f)
 
 static const char *model_config_file(void *arg) { return ((struct daemon *)arg)->conf_file; }
 
-static int model_reconfigure(void *arg, char *msg, size_t len) { return daemon_reload(arg, msg, len); }
+static int model_reconfigure(void *arg, struct mp_ctl_reload_counts *counts, char *msg, size_t len)
+{
+	return daemon_reload_counted(arg, counts, msg, len);
+}
 
 static int model_node_login(void *arg, const char *target, const char *portal, int64_t lun, const char *iface,
 			    double timeout_s, struct mp_ctl_later *later, char *msg, size_t len)
@@ -133,6 +136,22 @@ static void model_disk_device(void *arg, size_t i, char *buf, size_t n)
 	mp_exports_device(d->exports, d->disks[i]->name, buf, n);
 }
 
+/* Path objects name their target, portal and LUN: found through the disk's iSCSI paths. */
+static bool model_path_where(void *arg, size_t i, const struct mp_path *p, struct mp_ctl_path_where *out)
+{
+	const struct disk *k = ((struct daemon *)arg)->disks[i];
+	for (size_t j = 0; j < k->n_paths; j++) {
+		struct mp_iscsi_path *ip = k->paths[j];
+		if (mp_iscsi_path_core(ip) != p)
+			continue;
+		const struct mp_iscsi_session *s = mp_iscsi_path_session(ip);
+		*out = (struct mp_ctl_path_where){ .target = mp_iscsi_session_target(s),
+						   .portal = mp_iscsi_session_portal(s),
+						   .lun = mp_iscsi_path_lun(ip) };
+		return true;
+	}
+	return false;
+}
 
 void daemon_ctl_model(struct daemon *d, struct mp_ctl_model *m)
 {
@@ -151,5 +170,6 @@ void daemon_ctl_model(struct daemon *d, struct mp_ctl_model *m)
 		.reconfigure = model_reconfigure,
 		.node_login = model_node_login,
 		.node_logout = model_node_logout,
+		.path_where = model_path_where,
 	};
 }

@@ -73,16 +73,24 @@ static json_object *str_or_null(const char *s)
 	return s ? json_object_new_string(s) : NULL;
 }
 
-/* The fields every path view has. */
-static json_object *path_json(const struct mp_path *p)
+/* The fields every path view has; i is the index of the path's disk. */
+static json_object *path_json(const struct mp_ctl *ctl, size_t i, const struct mp_path *p)
 {
+	const struct mp_ctl_model *m = &ctl->model;
 	json_object *o = json_object_new_object();
 	if (!o)
 		return NULL;
 	json_object_object_add(o, "id", json_object_new_int64(p->id));
 	json_object_object_add(o, "name", json_object_new_string(p->name));
 	json_object_object_add(o, "iface", json_object_new_string(p->iface));
+	/* Where the path leads (null when the daemon cannot say). */
+	struct mp_ctl_path_where w;
+	bool where = m->path_where && m->path_where(m->arg, i, p, &w);
+	json_object_object_add(o, "target", where ? str_or_null(w.target) : NULL);
+	json_object_object_add(o, "portal", where ? str_or_null(w.portal) : NULL);
+	json_object_object_add(o, "lun", where ? json_object_new_int64(w.lun) : NULL);
 	json_object_object_add(o, "state", json_object_new_string(mp_path_state_name(p->state)));
+	json_object_object_add(o, "usable", json_object_new_boolean(mp_lu_path_usable(p)));
 	json_object_object_add(o, "prio", json_object_new_int(p->prio));
 	json_object_object_add(o, "admin_failed", json_object_new_boolean(p->admin_failed));
 	json_object_object_add(o, "marginal", json_object_new_boolean(p->marginal));
@@ -123,9 +131,9 @@ static json_object *alua_json(const struct mp_lu *lu)
 	return o;
 }
 
-static json_object *path_json_full(const struct mp_path *p, const char *disk)
+static json_object *path_json_full(const struct mp_ctl *ctl, size_t i, const struct mp_path *p, const char *disk)
 {
-	json_object *o = path_json(p);
+	json_object *o = path_json(ctl, i, p);
 	if (!o)
 		return NULL;
 	json_object_object_add(o, "disk", str_or_null(disk));
@@ -135,6 +143,25 @@ static json_object *path_json_full(const struct mp_path *p, const char *disk)
 	json_object_object_add(o, "errors", json_object_new_uint64(p->errors));
 	json_object_object_add(o, "lat_ewma_us", json_object_new_uint64(p->lat_ewma_us));
 	return o;
+}
+
+/*
+ * The group that takes I/O: the core's active group while it has a usable
+ * path; otherwise the best group with one, where the next request goes (the
+ * core picks the active group lazily, at the first request or failure).
+ * INT32_MIN when no path is usable.
+ */
+static int32_t io_group(struct mp_lu *lu)
+{
+	int32_t active = mp_lu_active_prio(lu), best = INT32_MIN;
+	bool active_usable = false;
+	for (const struct mp_path *p = mp_lu_first_path(lu); p; p = p->lu_next) {
+		if (!mp_lu_path_usable(p))
+			continue;
+		active_usable |= p->prio == active;
+		best = MP_MAX(best, p->prio);
+	}
+	return active_usable ? active : best;
 }
 
 /* One disk's summary (the show-disks row; show-topology adds "groups"). */
@@ -162,7 +189,7 @@ static json_object *disk_json(const struct mp_ctl *ctl, size_t i)
 	json_object_object_add(o, "size_bytes",
 			       info ? json_object_new_uint64(info->num_blocks * info->block_size) : NULL);
 	json_object_object_add(o, "selector", lu ? str_or_null(mp_lu_selector_name(lu)) : NULL);
-	int32_t ap = lu ? mp_lu_active_prio(lu) : INT32_MIN;
+	int32_t ap = lu ? io_group(lu) : INT32_MIN;
 	json_object_object_add(o, "active_prio", ap == INT32_MIN ? NULL : json_object_new_int(ap));
 	json_object_object_add(o, "queued", json_object_new_int64(lu ? mp_lu_queued(lu) : 0));
 	unsigned n = 0, usable = 0;
@@ -176,11 +203,11 @@ static json_object *disk_json(const struct mp_ctl *ctl, size_t i)
 	return o;
 }
 
-/* The path groups of lu by prio, best first, as multipath -ll shows them. */
-static json_object *groups_json(struct mp_lu *lu)
+/* The path groups of lu by prio, best first, as multipath -ll shows them (disk index i). */
+static json_object *groups_json(const struct mp_ctl *ctl, size_t i, struct mp_lu *lu)
 {
 	json_object *groups = json_object_new_array();
-	int32_t active = mp_lu_active_prio(lu);
+	int32_t takes_io = io_group(lu);
 	bool have_prev = false;
 	int32_t prev = 0;
 	for (;;) {
@@ -195,16 +222,20 @@ static json_object *groups_json(struct mp_lu *lu)
 		if (!found || !groups)
 			break;
 		json_object *g = json_object_new_object(), *paths = json_object_new_array();
-		bool any_usable = false;
+		unsigned usable = 0, up = 0, total = 0;
 		for (const struct mp_path *p = mp_lu_first_path(lu); p; p = p->lu_next) {
 			if (p->prio != best)
 				continue;
-			any_usable |= mp_lu_path_usable(p);
-			json_object_array_add(paths, path_json(p));
+			total++;
+			usable += mp_lu_path_usable(p);
+			up += p->state == MP_PATH_UP;
+			json_object_array_add(paths, path_json(ctl, i, p));
 		}
-		const char *status = best == active ? "active" : any_usable ? "enabled" : "disabled";
+		const char *status = mp_ctl_group_status(best == takes_io, usable, up);
 		json_object_object_add(g, "prio", json_object_new_int(best));
 		json_object_object_add(g, "status", json_object_new_string(status));
+		json_object_object_add(g, "paths_total", json_object_new_int64(total));
+		json_object_object_add(g, "paths_usable", json_object_new_int64(usable));
 		json_object_object_add(g, "paths", paths);
 		json_object_array_add(groups, g);
 		prev = best;
@@ -213,17 +244,40 @@ static json_object *groups_json(struct mp_lu *lu)
 	return groups;
 }
 
+static bool find_disk(struct mp_ctl *ctl, const char *key, size_t *out, struct mp_ctl_error *err);
+
+/*
+ * The disks a show command covers: [*first, *end). With a "disk" argument only
+ * that disk (ENOENT if there is none), else every disk.
+ */
+static bool disk_range(struct mp_ctl *ctl, const struct mp_ctl_request *req, size_t *first, size_t *end,
+		       struct mp_ctl_error *err)
+{
+	const char *key;
+	if (mp_ctl_arg_string(req, "disk", &key)) {
+		if (!find_disk(ctl, key, first, err))
+			return false;
+		*end = *first + 1;
+		return true;
+	}
+	*first = 0;
+	*end = ctl->model.n_disks(ctl->model.arg);
+	return true;
+}
+
 static int cmd_show_disks(struct mp_ctl *ctl, const struct mp_ctl_request *req, json_object **data,
-			  struct mp_ctl_error *err MP_UNUSED)
+			  struct mp_ctl_error *err)
 {
 	const struct mp_ctl_model *m = &ctl->model;
+	size_t first, n;
+	if (!disk_range(ctl, req, &first, &n, err))
+		return -1;
 	json_object *disks = json_object_new_array();
-	size_t n = m->n_disks(m->arg);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = first; i < n; i++) {
 		json_object *d = disk_json(ctl, i);
 		struct mp_lu *lu = m->disk_lu(m->arg, i);
 		if (req->spec->id == MP_CTL_CMD_SHOW_TOPOLOGY && d)
-			json_object_object_add(d, "groups", lu ? groups_json(lu) : json_object_new_array());
+			json_object_object_add(d, "groups", lu ? groups_json(ctl, i, lu) : json_object_new_array());
 		json_object_array_add(disks, d);
 	}
 	*data = json_object_new_object();
@@ -231,19 +285,60 @@ static int cmd_show_disks(struct mp_ctl *ctl, const struct mp_ctl_request *req, 
 	return 0;
 }
 
-static int cmd_show_paths(struct mp_ctl *ctl, const struct mp_ctl_request *req MP_UNUSED, json_object **data,
-			  struct mp_ctl_error *err MP_UNUSED)
+static int cmd_show_paths(struct mp_ctl *ctl, const struct mp_ctl_request *req, json_object **data,
+			  struct mp_ctl_error *err)
 {
 	const struct mp_ctl_model *m = &ctl->model;
+	size_t first, n;
+	if (!disk_range(ctl, req, &first, &n, err))
+		return -1;
 	json_object *paths = json_object_new_array();
-	size_t n = m->n_disks(m->arg);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = first; i < n; i++) {
 		struct mp_lu *lu = m->disk_lu(m->arg, i);
 		for (const struct mp_path *p = lu ? mp_lu_first_path(lu) : NULL; p; p = p->lu_next)
-			json_object_array_add(paths, path_json_full(p, m->disk_name(m->arg, i)));
+			json_object_array_add(paths, path_json_full(ctl, i, p, m->disk_name(m->arg, i)));
 	}
 	*data = json_object_new_object();
 	json_object_object_add(*data, "paths", paths);
+	return 0;
+}
+
+/* One row per disk, as multipathd's "show maps": who it is, how big, how healthy. */
+static int cmd_show_maps(struct mp_ctl *ctl, const struct mp_ctl_request *req MP_UNUSED, json_object **data,
+			 struct mp_ctl_error *err MP_UNUSED)
+{
+	const struct mp_ctl_model *m = &ctl->model;
+	json_object *maps = json_object_new_array();
+	size_t n = m->n_disks(m->arg);
+	for (size_t i = 0; i < n; i++) {
+		struct mp_lu *lu = m->disk_lu(m->arg, i);
+		const struct mp_lu_info *info = lu ? mp_lu_get_info(lu) : NULL;
+		unsigned total = 0, up = 0, usable = 0;
+		for (const struct mp_path *p = lu ? mp_lu_first_path(lu) : NULL; p; p = p->lu_next) {
+			total++;
+			up += p->state == MP_PATH_UP;
+			usable += mp_lu_path_usable(p);
+		}
+		json_object *o = json_object_new_object();
+		if (!o)
+			continue;
+		json_object_object_add(o, "name", str_or_null(m->disk_name(m->arg, i)));
+		json_object_object_add(o, "wwid", info ? json_object_new_string(info->designator) : NULL);
+		json_object_object_add(o, "size_bytes",
+				       info ? json_object_new_uint64(info->num_blocks * info->block_size) : NULL);
+		json_object_object_add(o, "state", json_object_new_string(mp_ctl_map_state(info != NULL, total, up,
+											       usable)));
+		json_object_object_add(o, "paths", json_object_new_int64(total));
+		json_object_object_add(o, "paths_up", json_object_new_int64(up));
+		json_object_object_add(o, "paths_usable", json_object_new_int64(usable));
+		int32_t g = lu ? io_group(lu) : INT32_MIN;
+		json_object_object_add(o, "active_prio", g == INT32_MIN ? NULL : json_object_new_int(g));
+		json_object_object_add(o, "queued", json_object_new_int64(lu ? mp_lu_queued(lu) : 0));
+		json_object_object_add(o, "export", m->disk_export ? str_or_null(m->disk_export(m->arg, i)) : NULL);
+		json_object_array_add(maps, o);
+	}
+	*data = json_object_new_object();
+	json_object_object_add(*data, "maps", maps);
 	return 0;
 }
 
@@ -287,7 +382,7 @@ static int cmd_path_control(struct mp_ctl *ctl, const struct mp_ctl_request *req
 	}
 	mp_debug("control: operator %s path %u (%s) of disk %s", fail ? "failed" : "reinstated", p->id,
 		p->name, disk ? disk : "?");
-	*data = path_json_full(p, disk);
+	*data = path_json_full(ctl, i, p, disk);
 	return 0;
 }
 
@@ -458,16 +553,22 @@ static int cmd_reconfigure(struct mp_ctl *ctl, const struct mp_ctl_request *req 
 {
 	const struct mp_ctl_model *m = &ctl->model;
 	char msg[256] = "";
+	struct mp_ctl_reload_counts c = { 0 };
 	if (!m->reconfigure) {
 		mp_ctl_error_set(err, ENOSYS, "this daemon cannot reload");
 		return -1;
 	}
-	if (m->reconfigure(m->arg, msg, sizeof(msg)) != 0) {
+	if (m->reconfigure(m->arg, &c, msg, sizeof(msg)) != 0) {
 		mp_ctl_error_set(err, errno ? errno : EINVAL, "%s", msg);
 		return -1;
 	}
 	*data = json_object_new_object();
 	json_object_object_add(*data, "result", json_object_new_string(msg));
+	json_object_object_add(*data, "added", json_object_new_int64(c.added));
+	json_object_object_add(*data, "removed", json_object_new_int64(c.removed));
+	json_object_object_add(*data, "changed", json_object_new_int64(c.changed));
+	json_object_object_add(*data, "unchanged", json_object_new_int64(c.unchanged));
+	json_object_object_add(*data, "failed", json_object_new_int64(c.failed));
 	return 0;
 }
 
@@ -609,6 +710,7 @@ static ctl_handler_fn *const handlers[MP_CTL_CMD__COUNT] = {
 	[MP_CTL_CMD_RECONFIGURE] = cmd_reconfigure,
 	[MP_CTL_CMD_NODE_LOGIN] = cmd_node,
 	[MP_CTL_CMD_NODE_LOGOUT] = cmd_node,
+	[MP_CTL_CMD_SHOW_MAPS] = cmd_show_maps,
 };
 
 /* Answer one request line: a malloc'd reply line, or NULL when out of memory. */

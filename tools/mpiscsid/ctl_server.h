@@ -29,6 +29,18 @@ struct mp_ctl_session_lun {
 	const struct mp_lu_info *info;    /* NULL until the disk attached */
 };
 
+/* Where one path leads, for path objects: borrowed strings, valid during the request. */
+struct mp_ctl_path_where {
+	const char *target;               /* target IQN */
+	const char *portal;               /* "HOST:PORT" */
+	uint32_t lun;
+};
+
+/* What a reload did, by target section (reconfigure's JSON reply). */
+struct mp_ctl_reload_counts {
+	unsigned added, removed, changed, unchanged, failed;
+};
+
 /*
  * A reply given later. node-login answers once the login has an outcome: the model takes the
  * request's later (returns 1) and calls mp_ctl_later_login_done() exactly once, from the loop,
@@ -83,8 +95,11 @@ struct mp_ctl_model {
 	/* Write the running configuration as mpiscsi.conf text (never a secret). */
 	int (*config_text)(void *arg, FILE *f);
 	const char *(*config_file)(void *arg);
-	/* Reload; msg gets the summary, or the configuration error (FILE:LINE: ...). */
-	int (*reconfigure)(void *arg, char *msg, size_t len);
+	/* Reload; msg gets the summary, or the configuration error (FILE:LINE: ...); counts (never
+	 * NULL) what changed on success. */
+	int (*reconfigure)(void *arg, struct mp_ctl_reload_counts *counts, char *msg, size_t len);
+	/* Optional: fill *out for path p of disk i; false when the path is not the daemon's. */
+	bool (*path_where)(void *arg, size_t i, const struct mp_path *p, struct mp_ctl_path_where *out);
 	/* lun < 0: every LUN the target reports; iface NULL: the target's NICs (or none). Returns
 	 * -1 (refused now: errno, msg) or 1: later taken, answered within timeout_s (+ 1 s). */
 	int (*node_login)(void *arg, const char *target, const char *portal, int64_t lun, const char *iface,
@@ -98,7 +113,8 @@ struct mp_ctl_model {
  * Contract
  * - Everything runs on the loop given to mp_ctl_new(); nothing blocks, nothing
  *   is thread-safe. Requests are handled synchronously from the loop: each
- *   reply is built completely before anything else runs.
+ *   reply is built completely before anything else runs, except node-login's,
+ *   which comes later (struct mp_ctl_later above) while the loop goes on.
  * - Limits: MP_CTL_MAX_CLIENTS connections; of those at most MP_CTL_MAX_PENDING
  *   "pending" ones, that have not sent a complete first request yet. A newcomer
  *   that finds the pending budget full, or every slot taken while some client is

@@ -158,6 +158,9 @@ int daemon_conf_build(const struct daemon *d, struct mp_conf *c, char *err, size
 /* Reload: specs whose section changed restart, new ones start, removed ones drain. Returns 0
  * with a summary in msg, or -1 (errno) leaving the running configuration as it is. */
 int daemon_reload(struct daemon *d, char *msg, size_t len);
+/* The same, and *counts (zeroed first) says how many disk sections were added, removed, ... */
+struct mp_ctl_reload_counts;
+int daemon_reload_counted(struct daemon *d, struct mp_ctl_reload_counts *counts, char *msg, size_t len);
 
 /* ---- tools/mpiscsid/ctl_model.c ---- */
 

@@ -81,7 +81,7 @@ static void reload_notify_done(const struct daemon *d)
 }
 
 /* The reload itself (daemon_reload wraps it in the notifications). */
-static int reload_apply(struct daemon *d, char *msg, size_t len)
+static int reload_apply(struct daemon *d, struct mp_ctl_reload_counts *counts, char *msg, size_t len)
 {
 	struct mp_conf nc;
 	char err[1024];
@@ -161,13 +161,22 @@ static int reload_apply(struct daemon *d, char *msg, size_t len)
 	snprintf(msg, len, "%u added, %u removed, %u changed, %u unchanged%s", added, removed, changed, kept,
 		 failed ? ", some failed to start (see the log)" : "");
 	mp_info("reload: %s", msg);
+	*counts = (struct mp_ctl_reload_counts){ .added = added, .removed = removed, .changed = changed,
+						 .unchanged = kept, .failed = failed };
 	return 0;
 }
 
 int daemon_reload(struct daemon *d, char *msg, size_t len)
 {
+	struct mp_ctl_reload_counts counts;
+	return daemon_reload_counted(d, &counts, msg, len);
+}
+
+int daemon_reload_counted(struct daemon *d, struct mp_ctl_reload_counts *counts, char *msg, size_t len)
+{
+	*counts = (struct mp_ctl_reload_counts){ 0 };
 	reload_notify_start();
-	int rc = reload_apply(d, msg, len);
+	int rc = reload_apply(d, counts, msg, len);
 	int e = errno;
 	reload_notify_done(d);
 	errno = e;
