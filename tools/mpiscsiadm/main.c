@@ -501,7 +501,8 @@ static int run(const struct cli_opts *o, const struct cli_cmd *c, char **params)
 	return rc;
 }
 
-int main(int argc, char **argv)
+/* The command line once its options stand before the command words. */
+static int cli_main(int argc, char **argv, struct cli_opts *opts)
 {
 	static const struct option longopts[] = {
 		{ "control", required_argument, NULL, 's' },  /* as mpiscsid's --control */
@@ -512,23 +513,10 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_opts o = { .socket = MP_CTL_DEFAULT_SOCKET, .timeout_s = ADM_DEFAULT_TIMEOUT_S };
+	struct cli_opts o = *opts;
 	int opt;
 	int64_t t;
 
-	/* iscsiadm shapes (-m discovery|node|session) have options of their own (-t is the type there). */
-	for (int i = 1; i < argc; i++)
-		if (strncmp(argv[i], "-m", 2) == 0 || strncmp(argv[i], "--mode", 6) == 0)
-			return adm_mode_main(argc, argv);
-
-	/* Options after the command words move before them (and a "--"), see hoist_options. */
-	char **hv = malloc(sizeof(*hv) * (size_t)(argc + 2));
-	if (!hv) {
-		perror("mpiscsiadm");
-		return EXIT_UNREACHABLE;
-	}
-	argc = hoist_options(argc, argv, hv);
-	argv = hv;
 	/* "+": options end at the first command word, so "switchgroup disk0 -1" keeps its prio. */
 	while ((opt = getopt_long(argc, argv, "+s:t:jhV", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -559,4 +547,24 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	return run(&o, c, argv + optind + (c->words[1] ? 2 : 1));
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_opts o = { .socket = MP_CTL_DEFAULT_SOCKET, .timeout_s = ADM_DEFAULT_TIMEOUT_S };
+
+	/* iscsiadm shapes (-m discovery|node|session) have options of their own (-t is the type there). */
+	for (int i = 1; i < argc; i++)
+		if (strncmp(argv[i], "-m", 2) == 0 || strncmp(argv[i], "--mode", 6) == 0)
+			return adm_mode_main(argc, argv);
+
+	/* Options after the command words move before them (and a "--"), see hoist_options. */
+	char **hv = malloc(sizeof(*hv) * (size_t)(argc + 2));
+	if (!hv) {
+		perror("mpiscsiadm");
+		return EXIT_UNREACHABLE;
+	}
+	int rc = cli_main(hoist_options(argc, argv, hv), hv, &o);
+	free(hv);
+	return rc;
 }
