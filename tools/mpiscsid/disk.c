@@ -139,6 +139,8 @@ bool daemon_export_pending(void *arg, const char *name, size_t len, char *why, s
 				 c->target, sp->n_sess);
 		else if (!sp->scanned)
 			snprintf(why, n, "disk %s is not ready yet: waiting for the LUN list of %s", dn, c->target);
+		else if (c->lun_mode == MP_CONF_LUNS_ALL)
+			continue; /* every LUN the target lists is a disk already: this one is not there */
 		else
 			snprintf(why, n, "disk %s is not ready yet: %s does not list LUN %u as a disk", dn, c->target,
 				 lun);
