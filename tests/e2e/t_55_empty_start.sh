@@ -26,6 +26,11 @@ exports() { timeout 10 nbdinfo --list --json "nbd+unix://?socket=$1" | jq -r '.e
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # ---- 1. empty start: no disk, no config file (a missing file is an empty configuration)
+DAEMON_WAIT_EXPORTS=""   # nothing to wait for but the socket
+start_daemon "$SOCK"     # no URL, no -c: what the issue tried
+list=$(exports "$SOCK") || die "nbdinfo --list on the bare empty daemon failed"
+[[ -z $list ]] || die "the bare empty daemon lists exports: $list"
+stop_daemon
 ABSENT=$FIX_DIR/etc/mpiscsi.conf
 out=$("$BUILD/bin/mpiscsid" --check-config -c "$ABSENT" 2>"$FIX_DIR/check.err") ||
     die "--check-config of a missing file failed: $(cat "$FIX_DIR/check.err")"
@@ -33,7 +38,6 @@ grep -q '^\[nbd\]$' <<<"$out" && ! grep -q '^\[disk' <<<"$out" || die "--check-c
 grep -qF "$ABSENT does not exist: an empty configuration" "$FIX_DIR/check.err" ||
     die "--check-config does not say the file is missing: $(cat "$FIX_DIR/check.err")"
 DAEMON_ARGS=(-c "$ABSENT")
-DAEMON_WAIT_EXPORTS=""   # nothing to wait for but the socket
 t0=$(ms)
 start_daemon "$SOCK"
 t_sock=$(( $(ms) - t0 ))
@@ -53,8 +57,20 @@ out=$(timeout 60 qemu-io -f raw -c 'write -P 0x5e 0 1M' -c 'read -P 0x5e 0 1M' "
     ! grep -qi 'failed\|error' <<<"$out" || die "I/O on the logged-in disk $NODE: $out"
 cmp -n $((1 << 20)) "$TGT_BACKING" <(head -c $((1 << 20)) /dev/zero | tr '\0' '\136') ||
     die "the target's LU does not hold what was written through $NODE"
+# The file appears: a reload reads it and its disk joins the logged-in one. The file goes
+# again: that reload is refused and both disks stay.
+mkdir -p "$(dirname "$ABSENT")"
+printf '[disk cfg]\ntarget = %s\nlun = 2\nportal = 198.18.2.2:3260\n' "$TGT_IQN" >"$ABSENT"
+adm reconfigure >/dev/null || die "reconfigure after writing $ABSENT failed"
+wait_for_export "$SOCK" cfg 20 || die "disk cfg from the new file was not exported: $(tail -n 5 "$DAEMON_LOG")"
+rm -f "$ABSENT"
+rc=0; out=$(adm reconfigure 2>&1) || rc=$?
+(( rc != 0 )) || die "a reload with the file gone (its disk cfg running) was accepted: $out"
+grep -q "reload: $ABSENT does not exist (disk cfg came from it); the running configuration stays" "$DAEMON_LOG" ||
+    die "the refused reload is not explained: $(tail -n 3 "$DAEMON_LOG")"
+[[ $(exports "$SOCK" | sort | tr '\n' ' ') == $(printf '%s\n' "$NODE" cfg | sort | tr '\n' ' ') ]] || die "exports after the refused reload: $(exports "$SOCK" | tr '\n' ' ')"
 stop_daemon
-log "ok: empty start (missing config file): socket in $t_sock ms, no export; --login added '$NODE', qemu-io wrote and read it"
+log "ok: empty start (no config / missing config file): socket in $t_sock ms, no export; --login added '$NODE', qemu-io wrote and read it; the file written later: reload added 'cfg'; removed: reload refused"
 
 # ---- 2. one good disk, broken ones: the good one is served at once, the broken ones keep failing
 BADIQN="$TGT_IQN-nosuch"
