@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # e2e: empty start and per-disk readiness against tgtd (2 portals). The daemon starts with no disk
-# (no config file at all): its NBD socket is there at once and lists nothing; -m node --login adds a
-# disk that qemu-io then writes and reads. A config with one good disk and broken ones (a wrong IQN
+# (no URL and no -c; then -c naming a file that does not exist): its NBD socket is there at once and
+# lists nothing; -m node --login adds a disk that qemu-io then writes and reads; the file written
+# later is read by a reload, and a reload after it is removed again is refused (its disk runs).
+# A config with one good disk and broken ones (a wrong IQN
 # on both portals, a wrong IQN shared by four disk sections, an unreachable portal): the good disk
 # is served within seconds while the broken ones keep failing; a client asking for a broken one is
 # told it is not ready yet, naming it; every log line about a session names its disk(s).
