@@ -101,7 +101,8 @@ static void start_attach(struct mp_iscsi_path *p)
 		p->path.state = MP_PATH_ATTACHING;
 	p->attach = mp_attach_start(&p->path, NULL, attach_done, p);
 	if (!p->attach) {
-		mp_err("path %" PRIu32 " %s: cannot start attach: %s", p->path.id, p->path.name, strerror(errno));
+		mp_err("disk %s: path %" PRIu32 " %s: cannot start attach: %s", p->path.lu ? mp_lu_name(p->path.lu) : "?",
+		       p->path.id, p->path.name, strerror(errno));
 		p->st = refused ? IP_REFUSED : IP_WAIT;
 		retry_later(p, REATTACH_S);
 	}

@@ -120,7 +120,8 @@ struct mp_iscsi_session {
 	char fail_detail[200];   /* and its detail */
 	uint32_t scans_reported; /* luns_fn calls made */
 	char chap_user[256];     /* for tools; "" without CHAP */
-	char label[128];         /* "disk NAME", for login error lines */
+	char label[MP_ISCSI_LABEL_MAX]; /* "disk NAME" (or "session N" when the owner set none): login errors */
+	char tag[MP_ISCSI_LABEL_MAX + 2]; /* "disk NAME: " or "": the prefix of every other line */
 	/* LU paths on this session. */
 	struct mp_iscsi_path **paths;
 	size_t n_paths;
@@ -171,8 +172,16 @@ bool mp_iscsi_session_lists_lun(const struct mp_iscsi_session *s, uint32_t lun, 
 
 void mp_iscsi_session_set_label(struct mp_iscsi_session *s, const char *label)
 {
+	if (!label || !label[0]) {
+		snprintf(s->label, sizeof(s->label), "session %u", s->o.id);
+		s->tag[0] = '\0';
+		return;
+	}
 	snprintf(s->label, sizeof(s->label), "%s", label);
+	snprintf(s->tag, sizeof(s->tag), "%s: ", s->label);
 }
+
+const char *mp_iscsi_session_tag(const struct mp_iscsi_session *s) { return s->tag; }
 
 size_t mp_iscsi_session_n_paths(const struct mp_iscsi_session *s) { return s->n_paths; }
 bool mp_iscsi_session_ready(const struct mp_iscsi_session *s)
@@ -260,7 +269,7 @@ static bool follow_redirect(struct mp_iscsi_session *s)
 		return false;
 	s->redirects++;
 	snprintf(s->redirect, sizeof(s->redirect), "%s", to);
-	mp_info("session %u %s: the target redirects the login to %s", s->o.id, s->name, to);
+	mp_info("%ssession %u %s: the target redirects the login to %s", s->tag, s->o.id, s->name, to);
 	s->backoff_ms = RECONNECT_MIN_MS;
 	schedule_teardown(s, "login redirected");
 	return true;
@@ -382,7 +391,7 @@ static void note_sense(struct mp_iscsi_session *s, const struct mp_scsi_result *
 	mp_classify_completion(res, &cc);
 	if (cc.ua != MP_UA_LUNS_CHANGED)
 		return;
-	mp_info("session %u %s: the target reports changed LUNs (3F/0E); rescanning", s->o.id, s->name);
+	mp_info("%ssession %u %s: the target reports changed LUNs (3F/0E); rescanning", s->tag, s->o.id, s->name);
 	mp_iscsi_session_rescan(s);
 }
 
@@ -508,7 +517,7 @@ int mp_iscsi_session_submit(struct mp_iscsi_session *s, struct mp_iscsi_path *ow
 	int rc = iscsi_scsi_command_async(s->ctx, mp_report_luns_wire(lun), &t->task, task_cb, out, t);
 	s->in_submit = false;
 	if (rc != 0 || t->completed_in_submit) {
-		mp_debug("session %u %s: submit failed: %s", s->o.id, s->name, iscsi_get_error(s->ctx));
+		mp_debug("%ssession %u %s: submit failed: %s", s->tag, s->o.id, s->name, iscsi_get_error(s->ctx));
 		scsi_free_scsi_task(&t->task);
 		errno = ENOTCONN;
 		return -1;
@@ -593,7 +602,8 @@ static void scan_finish(struct mp_iscsi_session *s, bool ok, const char *why)
 	if (!s->ctx || s->teardown_pending)
 		return; /* a teardown cancelled it; the next login scans again */
 	if (!ok) {
-		mp_warn("session %u %s: LUN scan failed: %s; keeping the LUNs known so far", s->o.id, s->name, why);
+		mp_warn("%ssession %u %s: LUN scan failed: %s; keeping the LUNs known so far", s->tag, s->o.id,
+			s->name, why);
 	} else {
 		uint32_t *k = realloc(s->known_luns, MP_MAX(s->scan_n_da, 1) * sizeof(*k));
 		if (k) {
@@ -678,8 +688,9 @@ static void scan_done_cb(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *r
 			uint32_t lun = s->scan_luns[s->inq_i];
 			bool gone = sn.key == MP_SK_ILLEGAL_REQUEST && sn.asc == MP_ASC_LU_NOT_SUPPORTED;
 			bool keep = !gone && scan_was_known(s, lun);
-			mp_warn("session %u %s: LUN %u: INQUIRY status 0x%02x sense %x/%02x/%02x; %s", s->o.id, s->name,
-				lun, res->status, sn.key, sn.asc, sn.ascq, keep ? "kept as the last scan found it" : "not used");
+			mp_warn("%ssession %u %s: LUN %u: INQUIRY status 0x%02x sense %x/%02x/%02x; %s", s->tag,
+				s->o.id, s->name, lun, res->status, sn.key, sn.asc, sn.ascq,
+				keep ? "kept as the last scan found it" : "not used");
 			if (keep)
 				s->scan_da[s->scan_n_da++] = lun;
 			s->inq_i++;
@@ -718,8 +729,8 @@ static void scan_done_cb(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *r
 			return;
 		}
 		if (skipped)
-			mp_warn("session %u %s: %zu LUN(s) in an addressing method this initiator does not use",
-				s->o.id, s->name, skipped);
+			mp_warn("%ssession %u %s: %zu LUN(s) in an addressing method this initiator does not use",
+				s->tag, s->o.id, s->name, skipped);
 		s->scan_n = n;
 		s->inq_i = 0;
 		s->scan_n_da = 0;
@@ -730,15 +741,15 @@ static void scan_done_cb(struct mp_scsi_cmd *cmd, const struct mp_scsi_result *r
 	uint32_t lun = s->scan_luns[s->inq_i];
 	if (mp_parse_inquiry(s->scan_buf, got, &inq) != 0) {
 		bool keep = scan_was_known(s, lun);
-		mp_warn("session %u %s: LUN %u: malformed INQUIRY answer; %s", s->o.id, s->name, lun,
+		mp_warn("%ssession %u %s: LUN %u: malformed INQUIRY answer; %s", s->tag, s->o.id, s->name, lun,
 			keep ? "kept as the last scan found it" : "not used");
 		if (keep)
 			s->scan_da[s->scan_n_da++] = lun;
 	} else if (inq.qualifier == 0 && inq.peripheral_type == 0) {
 		s->scan_da[s->scan_n_da++] = lun;
 	} else if (!scan_warned(s, lun)) {
-		mp_info("session %u %s: LUN %u is not a connected disk (qualifier %u, type 0x%02x, %s %s); skipped",
-			s->o.id, s->name, lun, inq.qualifier, inq.peripheral_type, inq.vendor, inq.product);
+		mp_info("%ssession %u %s: LUN %u is not a connected disk (qualifier %u, type 0x%02x, %s %s); skipped",
+			s->tag, s->o.id, s->name, lun, inq.qualifier, inq.peripheral_type, inq.vendor, inq.product);
 	}
 	s->inq_i++;
 	scan_next_inquiry(s);
@@ -827,9 +838,9 @@ static void retry_cb(struct ev_loop *loop MP_UNUSED, ev_timer *w, int revents MP
 		/* A lost session is news; a reconnect attempt that fails again is news only when the
 		 * reason changes (no log line per attempt during a long outage). */
 		if (s->st == SESS_FULL || s->st == SESS_SCAN)
-			mp_warn("session %u %s: lost: %s; reconnecting", s->o.id, s->name, s->teardown_reason);
+			mp_warn("%ssession %u %s: lost: %s; reconnecting", s->tag, s->o.id, s->name, s->teardown_reason);
 		else if (!s->auth_hold && strcmp(s->last_reason, s->teardown_reason) != 0)
-			mp_info("session %u %s: reconnect failed: %s; retrying every <= %u ms", s->o.id, s->name,
+			mp_info("%ssession %u %s: reconnect failed: %s; retrying every <= %u ms", s->tag, s->o.id, s->name,
 				s->teardown_reason, MP_MAX(s->o.reconnect_max_ms, RECONNECT_MIN_MS));
 		snprintf(s->last_reason, sizeof(s->last_reason), "%s", s->teardown_reason);
 		destroy_context(s);
@@ -891,7 +902,7 @@ static void login_cb(struct iscsi_context *ctx, int status, void *command_data M
 		else {
 			const char *e = conn_error(s);
 			int st = mp_iscsi_login_status(iscsi_get_error(ctx));
-			mp_err("%s: session %u %s: login to %s failed: %s", s->label, s->o.id, s->name, s->target, e);
+			mp_err("%ssession %u %s: login to %s failed: %s", s->tag, s->o.id, s->name, s->target, e);
 			/* Class 2 is the initiator's fault (0203 not found, 0204 removed), class 3 the
 			 * target's; anything else broke the connection. */
 			login_failed(s, st == 0x0203 || st == 0x0204 ? MP_LOGIN_FAIL_NOT_FOUND
@@ -904,7 +915,7 @@ static void login_cb(struct iscsi_context *ctx, int status, void *command_data M
 	s->redirects = 0;
 	s->logins++;
 	mp_isid_text(s->isid, isid, sizeof(isid));
-	mp_info("session %u %s: logged in to %s, ISID %s", s->o.id, s->name, s->target, isid);
+	mp_info("%ssession %u %s: logged in to %s, ISID %s", s->tag, s->o.id, s->name, s->target, isid);
 	s->backoff_ms = RECONNECT_MIN_MS;
 	s->last_reason[0] = '\0';
 	set_st(s, SESS_SCAN);
@@ -1072,7 +1083,7 @@ struct mp_iscsi_session *mp_iscsi_session_new(struct ev_loop *loop, const struct
 		free(s);
 		return NULL;
 	}
-	snprintf(s->label, sizeof(s->label), "session %u", s->o.id);
+	mp_iscsi_session_set_label(s, NULL);
 	ev_io_init(&s->io, io_cb, -1, 0);
 	ev_prepare_init(&s->prep, prep_cb);
 	ev_prepare_start(loop, &s->prep);
@@ -1113,7 +1124,7 @@ void mp_iscsi_session_add_path(struct mp_iscsi_session *s, struct mp_iscsi_path 
 	struct mp_iscsi_path **np = realloc(s->paths, (s->n_paths + 1) * sizeof(*np));
 	if (!np) {
 		/* Not registered: the path never hears "up" and so never takes I/O. */
-		mp_err("session %u %s: out of memory adding a path", s->o.id, s->name);
+		mp_err("%ssession %u %s: out of memory adding a path", s->tag, s->o.id, s->name);
 		return;
 	}
 	s->paths = np;
@@ -1139,7 +1150,7 @@ void mp_iscsi_session_remove_path(struct mp_iscsi_session *s, struct mp_iscsi_pa
 	 * other LUs' paths go down and come back with the reconnect.
 	 */
 	snprintf(s->teardown_reason, sizeof(s->teardown_reason), "a path was removed with commands in flight");
-	mp_warn("session %u %s: %s; resetting the session", s->o.id, s->name, s->teardown_reason);
+	mp_warn("%ssession %u %s: %s; resetting the session", s->tag, s->o.id, s->name, s->teardown_reason);
 	if (!s->teardown_pending) {
 		s->teardown_pending = true;
 		for (size_t i = 0; i < s->n_paths; i++)

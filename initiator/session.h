@@ -87,8 +87,17 @@ const char *mp_iscsi_session_bound_iface(const struct mp_iscsi_session *s); /* "
 const char *mp_iscsi_session_name(const struct mp_iscsi_session *s);
 /* The NIC the session is bound to, or the one its last connection went out of; "" if unknown. */
 const char *mp_iscsi_session_iface(const struct mp_iscsi_session *s);
-/* What error lines about the session's login name it by, e.g. "disk data" (default "session N"). */
+/*
+ * Who the session works for, e.g. "disk data" or "disks a, b and 14 more" (at most
+ * MP_ISCSI_LABEL_MAX - 1 bytes kept): every log line about the session starts with it
+ * ("disk data: session 3 eth1->198.18.1.2:3260: ..."), so that an operator sees which
+ * disks a failing login or a lost session concerns. "" (the default): no prefix, and
+ * login errors name the session by its number.
+ */
+#define MP_ISCSI_LABEL_MAX 192
 void mp_iscsi_session_set_label(struct mp_iscsi_session *s, const char *label);
+/* "LABEL: " or "" (no label): for the owner's own lines about the session. */
+const char *mp_iscsi_session_tag(const struct mp_iscsi_session *s);
 /* Number of LU paths on the session. */
 size_t mp_iscsi_session_n_paths(const struct mp_iscsi_session *s);
 /* Whether the last good scan listed lun as a disk; false (and *known false) before any. */

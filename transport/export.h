@@ -46,6 +46,10 @@ struct mp_export_config {
 	bool insecure;                    /* TCP without required TLS on loopback addresses */
 	struct nbd_tls_creds *tls;        /* create() takes this reference (NULL: no TLS) */
 	struct nbd_limits limits;         /* 0 fields keep the defaults */
+	/* Names of disks that will be added later (still attaching): a client asking for one is
+	 * told it is not ready yet (nbd_server_set_pending). NULL: unknown names are unknown. */
+	nbd_pending_fn *pending;
+	void *pending_arg;
 };
 
 /* Per-disk settings of the kernel NBD front end (nbd-device). */
@@ -81,9 +85,10 @@ struct mp_export_ops {
 				       char *err, size_t errlen);
 
 	/*
-	 * Begin serving: the socket server starts listening. The daemon calls it once, after
-	 * every disk it knew at start was added (or failed to be). Optional (NULL: nothing).
-	 * 0, or -1 with errno and err; after a failure the front end may only be freed.
+	 * Begin serving: the socket server starts listening. The daemon calls it once, at
+	 * start, before or after disks are added (each disk is served from its add_disk on).
+	 * Optional (NULL: nothing). 0, or -1 with errno and err; after a failure the front end
+	 * may only be freed.
 	 */
 	int (*start)(struct mp_export_fe *fe, char *err, size_t errlen);
 

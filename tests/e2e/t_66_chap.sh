@@ -14,6 +14,7 @@ cd "$(dirname "$0")/../.."
 need_root
 need_tool qemu-io qemu-utils
 need_tool od coreutils
+need_tool nbdinfo libnbd-bin
 ADM=$BUILD/bin/mpiscsiadm
 DAEMON_TIMEOUT=${DAEMON_TIMEOUT:-15}   # logins here take well under a second: fail fast
 [[ -x $ADM ]] || die "$ADM not built (run: make all)"
@@ -54,7 +55,7 @@ check_config() {   # the effective config: user names shown, secrets not
     grep -q "^secrets = $SECRETS  # [0-9]* CHAP secret(s): \*\*\*\*\*\*\*\*$" "$OUT/check-config-$SEQ.txt" ||
         { cat "$OUT/check-config-$SEQ.txt" >&2; die "--check-config does not show the secrets file as expected"; }
 }
-# the daemon in the background, not waiting for its NBD socket (it never comes while CHAP fails)
+# the daemon in the background, not waiting for its disk (never exported while CHAP fails)
 start_daemon_bg() {
     DAEMON_LOG=$FIX_LOGDIR/daemon.log
     DAEMON_CTL=$FIX_DIR/control.sock
@@ -135,7 +136,9 @@ tgt_fail=$(( $(tgt_refusals) - tgt_fail0 ))
 log "wrong secret: $n error line(s), $tgt_fail refused login(s) at tgtd in ~5 s over 2 paths"
 (( n >= 1 && n <= 2 )) || { grep -F "$MSG" "$DAEMON_LOG" >&2; die "wrong secret: $n error lines in 5 s (retry storm?)"; }
 (( tgt_fail == n )) || die "wrong secret: tgtd saw $tgt_fail failed logins in 5 s (retry storm?)"
-[[ ! -S $SOCK ]] || die "wrong secret: the NBD socket appeared"
+# The listeners are open, but disk0 is not served: a client is told it is not ready yet.
+out=$(LIBNBD_DEBUG=1 timeout 20 nbdinfo --size "$URI" 2>&1) && die "wrong secret: disk0 is served"
+grep -q 'disk disk0 is not ready yet' <<<"$out" || die "wrong secret: a client is not told disk0 is not ready: $(tail -n 3 <<<"$out")"
 stop_keep wrong
 log "ok: wrong secret refused: $(grep -F "$MSG" "$OUT/daemon-wrong.log" | head -n 1 | sed 's/.*disk disk0/disk disk0/')"
 

@@ -17,6 +17,8 @@
 #   wait_until TIMEOUT CMD...   run CMD every 50 ms until it succeeds (return 0) or TIMEOUT
 #                               seconds pass (return 1). Bounded.
 #   wait_for_socket PATH TIMEOUT  wait until the Unix socket PATH exists and accepts a connection
+#   wait_for_export SOCK NAME [TIMEOUT]  wait (default 30 s) until the NBD server on the Unix socket
+#                               SOCK serves export NAME (nbdinfo --size succeeds); 1 on timeout
 #   fixture_bg NAME LOG CMD...  start CMD in the background (stdout+stderr to LOG), remember
 #                               its PID as FIX_PID_<NAME> and kill it (TERM, then KILL) at exit
 #   fixture_kill PID            TERM PID, wait up to 5 s, then KILL; quiet if already gone
@@ -61,8 +63,14 @@
 #                               array or string; with -c/--config FILE there, URLs may be omitted;
 #                               --nbd on the command line overrides the file's [nbd] listen),
 #                               log to $DAEMON_LOG, PID in $DAEMON_PID; wait
-#                               (DAEMON_TIMEOUT, default 30 s) until SOCK accepts; on death or
-#                               timeout fail with the last log lines.
+#                               (DAEMON_TIMEOUT, default 30 s) until SOCK accepts (at once: the
+#                               listeners open at start) and the daemon is ready: with
+#                               DAEMON_WAIT_EXPORTS unset, until it logs that every configured
+#                               disk is attached and exported; with DAEMON_WAIT_EXPORTS="A B",
+#                               until exports A and B are served (wait_for_export), and
+#                               DAEMON_WAIT_EXPORTS="" (an empty start, a disk that must not
+#                               attach) waits for the socket only. On death or timeout fail
+#                               with the last log lines. No URL and no -c: an empty start.
 #                               E2E_BRIDGE=qemu-nbd replaces the daemon by qemu-nbd (export
 #                               disk0, first URL only) to validate test logic; it says so loudly.
 #   DAEMON_CTL                  the daemon's control socket (next to SOCK), for mpiscsiadm -s
@@ -134,6 +142,11 @@ s.close()
 EOF
 }
 wait_for_socket() { wait_until "$2" _socket_accepts "$1"; }
+# The NBD server at SOCK serves export NAME (a client selecting it gets its size).
+_export_served() { timeout 5 nbdinfo --size "nbd+unix:///$2?socket=$1" >/dev/null 2>&1; }
+wait_for_export() { need_tool nbdinfo libnbd-bin; wait_until "${3:-30}" _export_served "$1" "$2"; }
+# The daemon's log says every disk it was configured with is attached and exported.
+_daemon_all_ready() { grep -qE 'all [0-9]+ disk\(s\) attached and exported' "$DAEMON_LOG"; }
 
 # ---------------------------------------------------------------- processes
 fixture_kill() {
@@ -498,7 +511,6 @@ start_daemon() {
         [[ $a == -c || $a == --config || $a == --config=* ]] && has_conf=1
         [[ $a == --control || $a == --control=* ]] && has_ctl=1
     done
-    (( $# >= 1 || has_conf )) || die "start_daemon SOCK URL... (or DAEMON_ARGS with -c FILE)"
     [[ ${E2E_BRIDGE:-mpiscsid} != qemu-nbd ]] || (( $# >= 1 )) ||
         die "E2E_BRIDGE=qemu-nbd needs an iscsi:// URL (it reads no config file)"
     rm -f "$sock"
@@ -524,17 +536,39 @@ start_daemon() {
         DAEMON_PID=$!
     fi
     fixture_trap_add "fixture_kill $DAEMON_PID"
-    local deadline=$((SECONDS + ${DAEMON_TIMEOUT:-30}))
-    while ! _socket_accepts "$sock" 2>/dev/null; do
+    # What "ready" means: the socket, then every configured disk (the daemon's log line) or
+    # the exports the caller names. qemu-nbd serves its one export as soon as it listens.
+    local what="its NBD socket $sock accepted" all_logged=0
+    local -a wait_exports=()
+    if [[ ${E2E_BRIDGE:-mpiscsid} != qemu-nbd ]]; then
+        if [[ -v DAEMON_WAIT_EXPORTS ]]; then
+            read -r -a wait_exports <<<"$DAEMON_WAIT_EXPORTS"
+            (( ${#wait_exports[@]} == 0 )) || what="it served export(s) ${wait_exports[*]}"
+        else
+            all_logged=1 what="it logged every configured disk attached and exported"
+        fi
+        (( ${#wait_exports[@]} == 0 )) || need_tool nbdinfo libnbd-bin
+    fi
+    local deadline=$((SECONDS + ${DAEMON_TIMEOUT:-30})) e ready
+    while :; do
+        ready=0
+        if _socket_accepts "$sock" 2>/dev/null; then
+            ready=1
+            (( all_logged )) && ! _daemon_all_ready && ready=0
+            for e in "${wait_exports[@]}"; do
+                (( ready )) && ! _export_served "$sock" "$e" && ready=0
+            done
+        fi
+        (( ready )) && break
         if ! daemon_alive; then
             local rc=0; wait "$DAEMON_PID" 2>/dev/null || rc=$?
             tail -n 30 "$DAEMON_LOG" >&2
             DAEMON_PID=
-            die "daemon exited (status $rc) before its NBD socket $sock accepted; log: $DAEMON_LOG"
+            die "daemon exited (status $rc) before $what; log: $DAEMON_LOG"
         fi
         if (( SECONDS > deadline )); then
             tail -n 30 "$DAEMON_LOG" >&2
-            die "daemon (pid $DAEMON_PID) did not open $sock within ${DAEMON_TIMEOUT:-30} s; log: $DAEMON_LOG"
+            die "daemon (pid $DAEMON_PID): not ready within ${DAEMON_TIMEOUT:-30} s (waited until $what); log: $DAEMON_LOG"
         fi
         sleep 0.05
     done

@@ -172,11 +172,8 @@ int mp_conf_validate(const struct mp_conf *c, char *err, size_t errlen)
 	char why[CFG_WHY_BUF];
 	int line;
 
-	if (c->n_disks == 0) {
-		snprintf(err, errlen, "%s%sno disk configured: add a [disk NAME] section or give an "
-			 "iscsi:// URL", c->file, c->file[0] ? ": " : "");
-		return -1;
-	}
+	/* No disk at all is a valid configuration: the daemon starts empty and disks are added
+	 * at run time (mpiscsiadm -m node --login) or by a reload. */
 	for (size_t i = 0; i < c->n_disks; i++) {
 		if (cfg_check_disk(c, i, 0, &line, why, sizeof(why)) == 0)
 			continue;

@@ -96,7 +96,8 @@ struct daemon {
 	uint32_t last_path_id, last_session_id;
 	struct mp_linkmon *linkmon;
 	struct mp_ctl *ctl;
-	bool listening;
+	bool listening;                 /* the front ends serve (from start-up on) */
+	bool all_ready_noted;           /* "all N disk(s) attached and exported" was logged */
 	int exit_status;
 	ev_signal sig_int, sig_term, sig_hup;
 };
@@ -144,17 +145,21 @@ void disk_remove(struct daemon *d, struct disk *k, const char *why);
 /* Free everything of a disk now (paths first). */
 void disk_free(struct daemon *d, struct disk *k);
 struct disk *disk_find(struct daemon *d, const char *name);
-/* A disk has attached (or k NULL: a scan finished): export it, and open the listeners once
- * every configured target has reported and every disk is exported. */
+/* A disk has attached (or k NULL: a scan finished): export it (the listeners are already
+ * open), and log once when every configured target has reported and every disk is exported. */
 void daemon_disk_ready(struct daemon *d, struct disk *k);
+/* nbd_pending_fn for the socket server (arg = d): name is a disk the daemon runs or the
+ * configuration names that is not exported yet; why says what it waits for. */
+bool daemon_export_pending(void *arg, const char *name, size_t len, char *why, size_t n);
 /* A disk leaves service: its export goes. */
 void daemon_disk_unexport(struct daemon *d, struct disk *k);
 
 /* ---- tools/mpiscsid/reload.c ---- */
 
 /* The configuration from the file, the URLs and the command-line overrides, validated, with
- * the CHAP secrets loaded. -1 with a message in err. */
-int daemon_conf_build(const struct daemon *d, struct mp_conf *c, char *err, size_t len);
+ * the CHAP secrets loaded. A configuration file that does not exist counts as an empty one
+ * (*absent set true). No disk at all is fine: disks come at run time. -1 with a message in err. */
+int daemon_conf_build(const struct daemon *d, struct mp_conf *c, bool *absent, char *err, size_t len);
 /* Reload: specs whose section changed restart, new ones start, removed ones drain. Returns 0
  * with a summary in msg, or -1 (errno) leaving the running configuration as it is. */
 int daemon_reload(struct daemon *d, char *msg, size_t len);

@@ -10,43 +10,143 @@
 #include "mpath/selector.h"
 #include "tools/mpiscsid/daemon.h"
 #include "tools/mpiscsid/exports.h"
-#include "tools/mpiscsid/nbd_setup.h"
 
 /* LUNs a `luns` list can make into disks when the target's LUN list is unknown. */
 #define EXPLICIT_LUNS_MAX 1024
 
-/* All configured targets have reported their LUNs and every disk is exported: open the listeners
- * (clients asking for a disk before that would be told it does not exist). */
-static void check_listen(struct daemon *d)
+/*
+ * Once every target of the configuration has reported its LUNs and every disk is exported,
+ * say so (once): the moment a whole configuration is served. Nothing waits for it any more
+ * (the listeners opened at start and each disk is exported as it attaches), but operators
+ * and tests use the line to know that everything configured is there.
+ */
+static void note_all_ready(struct daemon *d)
 {
-	if (d->listening)
+	if (d->all_ready_noted)
 		return;
-	for (size_t i = 0; i < d->n_specs; i++)
-		if (d->specs[i]->from_config && !d->specs[i]->scanned)
+	size_t from_config = 0;
+	for (size_t i = 0; i < d->n_specs; i++) {
+		if (!d->specs[i]->from_config)
+			continue;
+		if (!d->specs[i]->scanned)
 			return;
+		from_config++;
+	}
+	if (!from_config)
+		return; /* an empty start: nothing configured to be ready */
 	for (size_t i = 0; i < d->n_disks; i++)
 		if (!d->disks[i]->exported)
-			return; /* the socket appears once every configured disk has attached */
-	char err[512], where[MP_CONF_MAX_LISTEN * (MP_CONF_LISTEN_LEN + 2)];
-	if (mp_exports_start(d->exports, &d->conf, err, sizeof(err)) != 0) {
-		mp_err("%s", err);
-		d->exit_status = 1;
-		ev_break(d->loop, EVBREAK_ALL);
-		return;
-	}
-	d->listening = true;
-	mp_nbd_listen_summary(&d->conf, where, sizeof(where));
-	mp_info("all %zu disk(s) attached; NBD exports ready on %s", d->n_disks, where);
+			return;
+	d->all_ready_noted = true;
+	mp_info("all %zu disk(s) attached and exported", d->n_disks);
 }
 
 void daemon_disk_ready(struct daemon *d, struct disk *k)
 {
 	if (k && !k->exported && k->sp) {
 		/* Each front end of the disk's section; one that fails logs, the others serve. */
-		mp_exports_disk_ready(d->exports, k->name, k->export_name, k->sp->conf, k->lu);
+		size_t n = mp_exports_disk_ready(d->exports, k->name, k->export_name, k->sp->conf, k->lu);
 		k->exported = true;
+		mp_info("disk %s: exported as '%s' (%zu front end(s))", k->name, k->export_name, n);
 	}
-	check_listen(d);
+	note_all_ready(d);
+}
+
+static struct disk *disk_of(struct daemon *d, const struct tspec *sp, uint32_t lun)
+{
+	for (size_t i = 0; i < d->n_disks; i++)
+		if (d->disks[i]->sp == sp && d->disks[i]->lun == lun)
+			return d->disks[i];
+	return NULL;
+}
+
+/* ---- names of disks not exported yet (the socket server asks, see nbd_pending_fn) ---- */
+
+/* name[0..len) is EXPORT-<lun> for a LUN spec c takes, in the spelling disk names use. */
+static bool lun_export_name(const struct mp_conf_disk *c, const char *name, size_t len, uint32_t *lun)
+{
+	size_t el = strlen(c->export_name);
+	if (len < el + 2 || len > el + 11 || memcmp(name, c->export_name, el) != 0 || name[el] != '-')
+		return false;
+	char digits[12];
+	memcpy(digits, name + el + 1, len - el - 1);
+	digits[len - el - 1] = '\0';
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(digits, &end, 10);
+	if (errno || *end || digits[0] < '0' || digits[0] > '9' || v > UINT32_MAX)
+		return false;
+	char dn[MP_CONF_NAME_MAX], en[MP_CONF_NAME_MAX];
+	if (!mp_conf_disk_wants_lun(c, (uint32_t)v) || mp_conf_disk_lun_names(c, (uint32_t)v, dn, en) != 0 ||
+	    strlen(en) != len || memcmp(en, name, len) != 0)
+		return false; /* (leading zeros, or a LUN the section does not take) */
+	*lun = (uint32_t)v;
+	return true;
+}
+
+/* How many of sp's sessions are logged in and scanned. */
+static size_t spec_sessions_up(const struct tspec *sp)
+{
+	size_t up = 0;
+	for (size_t i = 0; i < sp->n_sess; i++)
+		up += mp_iscsi_session_ready(sp->sess[i]);
+	return up;
+}
+
+bool daemon_export_pending(void *arg, const char *name, size_t len, char *why, size_t n)
+{
+	struct daemon *d = arg;
+	if (len == 0) {
+		/* The default export is the first one exported: none is, yet. */
+		for (size_t i = 0; i < d->n_specs; i++)
+			if (mp_conf_has_frontend(d->specs[i]->conf, "socket", NULL)) {
+				snprintf(why, n, "no disk is ready yet (%zu configured); ask again later", d->n_specs);
+				return true;
+			}
+		return false;
+	}
+	/* A disk that exists and waits for its first path. */
+	for (size_t i = 0; i < d->n_disks; i++) {
+		const struct disk *k = d->disks[i];
+		if (k->exported || !k->sp || !mp_conf_has_frontend(k->sp->conf, "socket", NULL) ||
+		    strlen(k->export_name) != len || memcmp(k->export_name, name, len) != 0)
+			continue;
+		snprintf(why, n, "disk %s is not ready yet: none of its %zu path(s) has attached "
+			 "(%zu of %zu session(s) logged in)", k->name, k->n_paths, spec_sessions_up(k->sp),
+			 k->sp->n_sess);
+		return true;
+	}
+	/* A disk the configuration names whose target has not (yet) reported its LUN. */
+	for (size_t i = 0; i < d->n_specs; i++) {
+		const struct tspec *sp = d->specs[i];
+		const struct mp_conf_disk *c = sp->conf;
+		uint32_t lun;
+		if (!mp_conf_has_frontend(c, "socket", NULL))
+			continue;
+		if (c->lun_mode == MP_CONF_LUNS_ONE) {
+			if (strlen(c->export_name) != len || memcmp(c->export_name, name, len) != 0)
+				continue;
+			lun = c->lun;
+		} else if (!lun_export_name(c, name, len, &lun)) {
+			continue;
+		}
+		char dn[MP_CONF_NAME_MAX], en[MP_CONF_NAME_MAX];
+		if (disk_of(d, sp, lun) || mp_conf_disk_lun_names(c, lun, dn, en) != 0)
+			continue; /* (its disk exists: it was answered above, or it is exported elsewhere) */
+		size_t up = spec_sessions_up(sp);
+		if (!up)
+			snprintf(why, n, "disk %s is not ready yet: not logged in to %s (%zu session(s) trying)", dn,
+				 c->target, sp->n_sess);
+		else if (!sp->scanned)
+			snprintf(why, n, "disk %s is not ready yet: waiting for the LUN list of %s", dn, c->target);
+		else if (c->lun_mode == MP_CONF_LUNS_ALL)
+			continue; /* every LUN the target lists is a disk already: this one is not there */
+		else
+			snprintf(why, n, "disk %s is not ready yet: %s does not list LUN %u as a disk", dn, c->target,
+				 lun);
+		return true;
+	}
+	return false;
 }
 
 void daemon_disk_unexport(struct daemon *d, struct disk *k)
@@ -61,14 +161,6 @@ struct disk *disk_find(struct daemon *d, const char *name)
 {
 	for (size_t i = 0; i < d->n_disks; i++)
 		if (strcmp(d->disks[i]->name, name) == 0)
-			return d->disks[i];
-	return NULL;
-}
-
-static struct disk *disk_of(struct daemon *d, const struct tspec *sp, uint32_t lun)
-{
-	for (size_t i = 0; i < d->n_disks; i++)
-		if (d->disks[i]->sp == sp && d->disks[i]->lun == lun)
 			return d->disks[i];
 	return NULL;
 }

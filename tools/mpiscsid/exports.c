@@ -101,7 +101,7 @@ static ssize_t fe_get(struct mp_exports *ex, const char *kind, char *err, size_t
 }
 
 struct mp_exports *mp_exports_new(struct ev_loop *loop, const struct mp_conf *c, struct nbd_tls_creds *tls,
-				  char *err, size_t errlen)
+				  nbd_pending_fn *pending, void *pending_arg, char *err, size_t errlen)
 {
 	struct mp_exports *ex = calloc(1, sizeof(*ex));
 	if (!ex) {
@@ -113,11 +113,15 @@ struct mp_exports *mp_exports_new(struct ev_loop *loop, const struct mp_conf *c,
 	ex->loop = loop;
 	ex->tls = tls;
 	config_from(ex, c);
+	ex->cfg.pending = pending;
+	ex->cfg.pending_arg = pending_arg;
 	/* Created now, not at the first ready disk: the socket server so that start() listens
-	 * even while a disk is still attaching, the kernel device so that memory is pinned
-	 * before the daemon serves anything. */
+	 * while disks are still attaching, the kernel device so that memory is pinned before
+	 * the daemon serves anything. With no disk configured the socket server is created
+	 * too: disks added at run time (mpiscsiadm -m node --login) use it by default, and
+	 * clients find the socket from the start. */
 	for (const struct mp_export_ops *const *o = mp_export_registry; *o; o++) {
-		bool used = false;
+		bool used = c->n_disks == 0 && strcmp((*o)->name, "socket") == 0;
 		for (size_t i = 0; i < c->n_disks && !used; i++)
 			used = mp_conf_has_frontend(&c->disks[i], (*o)->name, NULL);
 		if (used && fe_get(ex, (*o)->name, err, errlen) < 0) {

@@ -13,13 +13,15 @@ struct mp_exports;
 
 /*
  * The front ends the configuration's disks use (transport/export.h), created now: the
- * socket server when a disk has frontend = socket (the default), the kernel NBD device
- * when one has nbd-device (which also pins the daemon's memory: see nbd_dev.c). A front
- * end a later reload needs is created then. Takes the TLS reference (NULL: none). NULL
- * with err on failure.
+ * socket server when a disk has frontend = socket (the default) or when no disk is
+ * configured (disks come at run time), the kernel NBD device when one has nbd-device
+ * (which also pins the daemon's memory: see nbd_dev.c). A front end a later reload or
+ * login needs is created then. Takes the TLS reference (NULL: none). pending (may be
+ * NULL) tells the socket server which names are disks not ready yet (nbd_pending_fn in
+ * transport/nbd/nbd_server.h); it is called with pending_arg. NULL with err on failure.
  */
 struct mp_exports *mp_exports_new(struct ev_loop *loop, const struct mp_conf *c, struct nbd_tls_creds *tls,
-				  char *err, size_t errlen);
+				  nbd_pending_fn *pending, void *pending_arg, char *err, size_t errlen);
 
 /*
  * The disk called name (unique among running disks) has its LU ready (its first path
@@ -32,9 +34,10 @@ size_t mp_exports_disk_ready(struct mp_exports *ex, const char *name, const char
 			     const struct mp_conf_disk *conf, struct mp_lu *lu);
 
 /*
- * Every disk known at start is ready: start serving (the socket server listens on the
- * [nbd] addresses). Call once; a front end created later starts at once. 0, or -1 with err
- * (the daemon cannot serve what it was asked to: exit).
+ * Start serving (the socket server listens on the [nbd] addresses), at start-up, whether
+ * or not any disk is ready yet: each disk is served from mp_exports_disk_ready on. Call
+ * once; a front end created later starts at once. 0, or -1 with err (the daemon cannot
+ * serve what it was asked to: exit).
  */
 int mp_exports_start(struct mp_exports *ex, const struct mp_conf *c, char *err, size_t errlen);
 

@@ -51,10 +51,30 @@ static void usage(FILE *f)
 		"  -h, --help               this text\n"
 		"  -V, --version            print the version\n\n"
 		"Each iscsi:// URL is a path; URLs naming the same target and LUN are paths of one disk.\n"
-		"The NBD socket appears once every disk has attached. Under a service manager\n"
-		"($NOTIFY_SOCKET set) READY=1 is sent once the control socket listens and every disk's\n"
-		"first logins have started. Exit status: 0 ok, 1 runtime failure, 2 usage or\n"
-		"configuration error.\n");
+		"No disk at all is fine (add them with mpiscsiadm -m node --login); a configuration\n"
+		"file that does not exist counts as empty. The NBD socket opens at start and each disk\n"
+		"is exported once it has attached (until then a client asking for it is told it is not\n"
+		"ready yet). Under a service manager ($NOTIFY_SOCKET set) READY=1 is sent once the\n"
+		"control socket and the NBD listeners are open and every disk's first logins have\n"
+		"started. Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");
+}
+
+/* file as an absolute name: resolved if it exists; else (a file that may appear later, read by
+ * a reload) the working directory prefixed to a relative name. NULL if that fails. */
+static char *absolute_path(const char *file)
+{
+	char *r = realpath(file, NULL);
+	if (r || file[0] == '/')
+		return r ? r : strdup(file);
+	char *cwd = getcwd(NULL, 0);
+	if (!cwd)
+		return NULL;
+	size_t n = strlen(cwd) + strlen(file) + 2;
+	r = malloc(n);
+	if (r)
+		snprintf(r, n, "%s/%s", cwd, file);
+	free(cwd);
+	return r;
 }
 
 static void hup_cb(struct ev_loop *loop MP_UNUSED, ev_signal *w, int revents MP_UNUSED)
@@ -155,7 +175,7 @@ int main(int argc, char **argv)
 	 * the file it started with. (A name realpath cannot resolve is kept: loading it reports
 	 * the error.) */
 	if (file && !getenv("MPISCSI_TEST_RELATIVE_CONFIG"))
-		conf_abs = realpath(file, NULL);
+		conf_abs = absolute_path(file);
 	else if (file)
 		fprintf(stderr, "mpiscsid: MPISCSI_TEST_RELATIVE_CONFIG set: the config path is kept as given "
 			"(the old bug; tests only)\n");
@@ -180,7 +200,8 @@ int main(int argc, char **argv)
 		d.plain_close = true;
 		fprintf(stderr, "mpiscsid: MPISCSI_TEST_PLAIN_CLOSE set: stale-write protection OFF (tests only)\n");
 	}
-	if (daemon_conf_build(&d, &d.conf, err, sizeof(err)) != 0)
+	bool conf_absent = false;
+	if (daemon_conf_build(&d, &d.conf, &conf_absent, err, sizeof(err)) != 0)
 		goto config_error;
 	/* TLS keys are read before detaching: a bad key file is reported on the terminal. */
 	struct nbd_tls_creds *tls = NULL;
@@ -192,6 +213,8 @@ int main(int argc, char **argv)
 		goto config_error;
 	}
 	if (check) {
+		if (conf_absent)
+			fprintf(stderr, "mpiscsid: %s does not exist: an empty configuration\n", d.conf_file);
 		nbd_tls_creds_unref(tls);
 		mp_conf_print(stdout, &d.conf);
 		mp_conf_free(&d.conf);
@@ -230,10 +253,15 @@ int main(int argc, char **argv)
 		mp_pidfile_remove(pidfile);
 		return 1;
 	}
+	if (conf_absent)
+		mp_info("%s does not exist: no disk is configured from it (a reload reads it once it is there)",
+			d.conf_file);
+	if (!d.conf.n_disks)
+		mp_info("no disk configured: add disks with mpiscsiadm -m node --login, or configure them and reload");
 	signal(SIGPIPE, SIG_IGN);
 	d.loop = ev_default_loop(EVFLAG_AUTO);
 	mp_evclock_init(&d.clock, d.loop);
-	d.exports = mp_exports_new(d.loop, &d.conf, tls, err, sizeof(err));
+	d.exports = mp_exports_new(d.loop, &d.conf, tls, daemon_export_pending, &d, err, sizeof(err));
 	if (!d.exports) {
 		mp_err("%s", err);
 		mp_pidfile_remove(pidfile);
@@ -260,6 +288,14 @@ int main(int argc, char **argv)
 	}
 	mp_ctl_set_max_clients(d.ctl, d.conf.control_max_clients);
 	mp_ctl_set_max_pending(d.ctl, d.conf.control_max_pending);
+	/* The front ends serve from now on, whatever the disks do: each disk is added as it
+	 * attaches (daemon_disk_ready), so a disk that cannot attach holds back no other. */
+	if (mp_exports_start(d.exports, &d.conf, err, sizeof(err)) != 0) {
+		mp_err("%s", err);
+		d.exit_status = 1;
+		goto out;
+	}
+	d.listening = true;
 	ev_signal_init(&d.sig_int, stop_cb, SIGINT);
 	ev_signal_init(&d.sig_term, stop_cb, SIGTERM);
 	ev_signal_start(d.loop, &d.sig_int);

@@ -19,7 +19,7 @@ void daemon_status_text(const struct daemon *d, char *buf, size_t len)
 	for (size_t i = 0; i < d->n_disks; i++)
 		ready += d->disks[i]->exported;
 	snprintf(buf, len, "%zu disk(s), %zu ready, NBD exports %s", d->n_disks, ready,
-		 d->listening ? "open" : "not open yet (they open once every configured disk has attached)");
+		 d->listening ? "open" : "not open yet");
 }
 
 int daemon_notify_send(const char *state)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include "common/log.h"
 #include "tools/mpiscsid/config.h"
@@ -13,11 +14,23 @@
 #include "tools/mpiscsid/exports.h"
 #include "tools/mpiscsid/notify.h"
 
+/* The configuration file is named but absent (ENOENT, also for a missing directory on the
+ * way): the daemon then starts or reloads as if it were empty. Any other failure to read it
+ * (a directory, permissions, a syntax error) stays an error. */
+static bool conf_file_absent(const char *file)
+{
+	struct stat st;
+	return stat(file, &st) != 0 && errno == ENOENT;
+}
+
 /* The configuration from the file, the URLs and the command-line overrides, validated. */
-int daemon_conf_build(const struct daemon *d, struct mp_conf *c, char *err, size_t len)
+int daemon_conf_build(const struct daemon *d, struct mp_conf *c, bool *absent, char *err, size_t len)
 {
 	mp_conf_init(c);
-	if (d->conf_file && mp_conf_load(c, d->conf_file, err, len) != 0)
+	*absent = false;
+	if (d->conf_file && conf_file_absent(d->conf_file))
+		*absent = true; /* like iscsid and multipathd without their file: nothing configured */
+	else if (d->conf_file && mp_conf_load(c, d->conf_file, err, len) != 0)
 		return -1;
 	for (int i = 0; i < d->n_urls; i++)
 		if (mp_conf_add_url(c, d->urls[i], err, len) != 0)
@@ -85,7 +98,8 @@ static int reload_apply(struct daemon *d, struct mp_ctl_reload_counts *counts, c
 {
 	struct mp_conf nc;
 	char err[1024];
-	if (daemon_conf_build(d, &nc, err, sizeof(err)) != 0) {
+	bool absent;
+	if (daemon_conf_build(d, &nc, &absent, err, sizeof(err)) != 0) {
 		mp_err("reload: %s; the running configuration stays", err);
 		snprintf(msg, len, "%s", err);
 		mp_conf_free(&nc);
@@ -107,6 +121,24 @@ static int reload_apply(struct daemon *d, struct mp_ctl_reload_counts *counts, c
 				return -1;
 			}
 		}
+	if (absent) {
+		/* A file that went away is more likely a mistake than a wish to drop its disks:
+		 * only a daemon that has none of them (it started without the file) reloads. */
+		for (size_t i = 0; i < d->n_specs; i++) {
+			bool kept = !d->specs[i]->from_config;
+			for (size_t j = 0; j < nc.n_disks && !kept; j++)
+				kept = strcmp(nc.disks[j].name, d->specs[i]->conf->name) == 0;
+			if (kept)
+				continue;
+			snprintf(msg, len, "%s does not exist (disk %s came from it)", d->conf_file,
+				 d->specs[i]->conf->name);
+			mp_err("reload: %s; the running configuration stays", msg);
+			mp_conf_free(&nc);
+			errno = ENOENT;
+			return -1;
+		}
+		mp_info("reload: %s does not exist: no disk is configured from it", d->conf_file);
+	}
 	if (strcmp(nc.initiator_name, d->conf.initiator_name) != 0)
 		mp_warn("reload: initiator_name changes only with a restart");
 	if (!mp_conf_nbd_same(&nc, &d->conf))

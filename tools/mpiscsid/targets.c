@@ -151,8 +151,8 @@ struct mp_iscsi_session *sess_get(struct daemon *d, struct tspec *sp, const stru
 				     o.isid);
 	free(taken);
 	if (bump)
-		mp_info("session %u: derived ISID taken by another session to %s: qualifier moved by %u", o.id,
-			c->target, bump);
+		mp_info("disk %s: session %u: derived ISID taken by another session to %s: qualifier moved by %u",
+			c->name, o.id, c->target, bump);
 	struct mp_iscsi_session *s = mp_iscsi_session_new(d->loop, &o);
 	if (!s) {
 		free(box);
@@ -193,7 +193,8 @@ void sessions_gc(struct daemon *d)
 			i++;
 			continue;
 		}
-		mp_info("session %u %s: logged out", mp_iscsi_session_id(e->s), mp_iscsi_session_name(e->s));
+		mp_info("%ssession %u %s: logged out", mp_iscsi_session_tag(e->s), mp_iscsi_session_id(e->s),
+			mp_iscsi_session_name(e->s));
 		mp_iscsi_session_free(e->s);
 		free(e->box);
 		memmove(d->sessions + i, d->sessions + i + 1, (d->n_sessions - i - 1) * sizeof(*d->sessions));
@@ -301,6 +302,47 @@ static void disc_start(struct disc_req *r)
 	}
 }
 
+/* ---- what a session's log lines name it by ---- */
+
+/* Names shown in a label before "and N more": lines stay short when a session serves many disks. */
+#define LABEL_NAMES_MAX 3
+
+/*
+ * The disks (target specs: config sections, URL groups, run-time nodes) session s serves, for
+ * its log lines: "disk a", "disks a and b", "disks a, b and c", "disks a, b and 14 more".
+ * Specs in the daemon's order, so the same configuration gives the same label.
+ */
+static void session_relabel(struct daemon *d, struct mp_iscsi_session *s)
+{
+	const char *names[LABEL_NAMES_MAX];
+	size_t users = 0;
+	for (size_t i = 0; i < d->n_specs; i++)
+		if (spec_uses(d->specs[i], s)) {
+			if (users < LABEL_NAMES_MAX)
+				names[users] = d->specs[i]->conf->name;
+			users++;
+		}
+	char label[MP_ISCSI_LABEL_MAX];
+	if (users == 0)
+		label[0] = '\0'; /* (none left: the session's own number) */
+	else if (users == 1)
+		snprintf(label, sizeof(label), "disk %s", names[0]);
+	else if (users == 2)
+		snprintf(label, sizeof(label), "disks %s and %s", names[0], names[1]);
+	else if (users == 3)
+		snprintf(label, sizeof(label), "disks %s, %s and %s", names[0], names[1], names[2]);
+	else
+		snprintf(label, sizeof(label), "disks %s, %s and %zu more", names[0], names[1], users - 2);
+	mp_iscsi_session_set_label(s, label);
+}
+
+/* Every session's label, after a spec stopped using some. */
+static void sessions_relabel(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_sessions; i++)
+		session_relabel(d, d->sessions[i].s);
+}
+
 /* ---- target specs ---- */
 
 struct tspec *spec_find(struct daemon *d, const char *name)
@@ -328,20 +370,7 @@ static int spec_add_session(struct tspec *sp, const struct mp_conf_portal *pt, c
 	}
 	sp->sess = ns;
 	sp->sess[sp->n_sess++] = s;
-	/* Login errors name the disks (config sections) the session serves. */
-	char label[128] = "";
-	size_t used = 0, users = 0;
-	for (size_t i = 0; i < sp->d->n_specs; i++)
-		if (spec_uses(sp->d->specs[i], s) && used < sizeof(label)) {
-			used += (size_t)snprintf(label + used, sizeof(label) - used, "%s%s", users ? "," : "",
-						 sp->d->specs[i]->conf->name);
-			users++;
-		}
-	if (users) {
-		char full[140];
-		snprintf(full, sizeof(full), "disk%s %s", users > 1 ? "s" : "", label);
-		mp_iscsi_session_set_label(s, full);
-	}
+	session_relabel(sp->d, s);
 	/* A session another spec already runs: scan it again so that this spec hears its LUNs. */
 	if (!created)
 		mp_iscsi_session_rescan(s);
@@ -413,6 +442,7 @@ size_t spec_drop_sessions(struct tspec *sp, const struct mp_conf_portal *portal,
 		n++;
 	}
 	sessions_gc(d);
+	sessions_relabel(d);
 	return n;
 }
 
@@ -490,4 +520,5 @@ void spec_remove(struct daemon *d, struct tspec *sp, const char *why)
 	}
 	spec_free(sp);
 	sessions_gc(d);
+	sessions_relabel(d);
 }

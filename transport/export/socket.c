@@ -55,6 +55,7 @@ static struct mp_export_fe *sock_create(struct ev_loop *loop, const struct mp_ex
 	}
 	fe->cfg.tls = NULL;  /* the server holds the reference */
 	nbd_server_set_tls(fe->srv, cfg->tls);
+	nbd_server_set_pending(fe->srv, cfg->pending, cfg->pending_arg);
 	set_limits(fe, cfg);
 	return fe;
 }

@@ -43,10 +43,10 @@ struct export_view {
 
 /*
  * Look up an export and read its LU's current size and limits. Returns 0, or
- * the option error to send (with *why set).
+ * the option error to send (with *why set, possibly pointing into whybuf).
  */
 static uint32_t export_view_get(struct nbd_conn *c, const char *name, size_t len, struct export_view *v,
-				const char **why)
+				const char **why, char *whybuf, size_t whylen)
 {
 	if (!c->srv) {
 		*why = "server shutting down";
@@ -54,6 +54,13 @@ static uint32_t export_view_get(struct nbd_conn *c, const char *name, size_t len
 	}
 	v->exp = nbd_server_find_export(c->srv, name, len);
 	if (!v->exp) {
+		/* A name the owner will export once its disk is ready: say so, the client may retry. */
+		struct nbd_server *srv = c->srv;
+		whybuf[0] = '\0';
+		if (srv->pending && srv->pending(srv->pending_arg, name, len, whybuf, whylen) && whybuf[0]) {
+			*why = whybuf;
+			return NBD_REP_ERR_UNKNOWN;
+		}
 		*why = "no such export";
 		return NBD_REP_ERR_UNKNOWN;
 	}
@@ -106,6 +113,7 @@ static void opt_export_name(struct nbd_conn *c)
 {
 	struct export_view v;
 	const char *why = NULL;
+	char whybuf[NBD_PENDING_WHY_MAX];
 	uint8_t rep[NBD_EXPORT_NAME_REPLY_LEN];
 
 	/* This option has no error reply: an unusable export means disconnect. */
@@ -113,7 +121,7 @@ static void opt_export_name(struct nbd_conn *c)
 		nbd_conn_close(c, "bad export name");
 		return;
 	}
-	if (export_view_get(c, (const char *)c->optbuf, c->opt.length, &v, &why)) {
+	if (export_view_get(c, (const char *)c->optbuf, c->opt.length, &v, &why, whybuf, sizeof(whybuf))) {
 		nbd_conn_close(c, why);
 		return;
 	}
@@ -127,6 +135,7 @@ static void opt_info_go(struct nbd_conn *c)
 	struct nbd_opt_go go;
 	struct export_view v;
 	const char *why = NULL;
+	char whybuf[NBD_PENDING_WHY_MAX];
 	uint32_t opt = c->opt.option;
 	uint8_t buf[2 + NBD_MAX_STRING];
 
@@ -135,7 +144,7 @@ static void opt_info_go(struct nbd_conn *c)
 		nbd_hs_error(c, opt, e, e == NBD_REP_ERR_TOO_BIG ? "export name too long" : "malformed request");
 		return;
 	}
-	e = export_view_get(c, go.name, go.name_len, &v, &why);
+	e = export_view_get(c, go.name, go.name_len, &v, &why, whybuf, sizeof(whybuf));
 	if (e) {
 		nbd_hs_error(c, opt, e, why);
 		return;

@@ -81,6 +81,8 @@ struct nbd_server {
 	uint64_t next_conn_id;
 	struct nbd_tls_creds *tls;        /* NULL: no TLS credentials (STARTTLS refused) */
 	struct nbd_limits lim;            /* every field set (defaults filled in) */
+	nbd_pending_fn *pending;          /* names exported later (nbd_server_set_pending); NULL: none */
+	void *pending_arg;
 };
 
 /* Input states of a connection. */

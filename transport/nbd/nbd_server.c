@@ -286,6 +286,12 @@ int nbd_server_listen(struct nbd_server *srv, const char *spec, char *err, size_
 	return nbd_server_listen_opts(srv, spec, NULL, err, errlen);
 }
 
+void nbd_server_set_pending(struct nbd_server *srv, nbd_pending_fn *fn, void *arg)
+{
+	srv->pending = fn;
+	srv->pending_arg = arg;
+}
+
 void nbd_server_set_tls(struct nbd_server *srv, struct nbd_tls_creds *creds)
 {
 	nbd_tls_creds_unref(srv->tls);

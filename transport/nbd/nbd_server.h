@@ -116,6 +116,20 @@ int nbd_server_add_export(struct nbd_server *srv, const char *name, const char *
 			  struct mp_lu *lu);
 
 /*
+ * Who knows the names the server does not export yet but will (disks still attaching).
+ * When a client selects (INFO, GO, EXPORT_NAME) a name no export has, or the default
+ * export "" while there is none, fn(arg, name, len, why, whylen) is asked: true means
+ * "known, not ready yet", and the client gets NBD_REP_ERR_UNKNOWN with why (a
+ * NUL-terminated message fn wrote, at most whylen = NBD_PENDING_WHY_MAX bytes) instead of "no such export";
+ * EXPORT_NAME, which has no error reply, closes as before. false, or fn NULL (the default):
+ * "no such export". NBD_OPT_LIST never shows such names: it lists what is exported.
+ * fn runs on the loop, must not block and must not touch the server.
+ */
+#define NBD_PENDING_WHY_MAX 256
+typedef bool nbd_pending_fn(void *arg, const char *name, size_t len, char *why, size_t whylen);
+void nbd_server_set_pending(struct nbd_server *srv, nbd_pending_fn *fn, void *arg);
+
+/*
  * Remove the export called name: it is no longer offered, and every client
  * connection that selected it is closed (requests already in the core finish
  * into orphaned connections, as on nbd_server_free). A default export that is
