@@ -181,6 +181,7 @@ struct mp_iscsi_path *mp_iscsi_path_new(struct mp_iscsi_session *s, struct mp_lu
 	p->path.prio = o->prio;
 	snprintf(p->path.iface, sizeof(p->path.iface), "%s", mp_iscsi_session_bound_iface(s));
 	snprintf(p->path.name, sizeof(p->path.name), "%s", mp_iscsi_session_name(s));
+	snprintf(p->path.portal, sizeof(p->path.portal), "%s", mp_iscsi_session_portal(s));
 	ev_timer_init(&p->retry, retry_cb, 0., 0.);
 	mp_lu_add_path(lu, &p->path);
 	mp_iscsi_session_add_path(s, p); /* attaches at once if the session is ready */

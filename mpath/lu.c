@@ -79,7 +79,7 @@ struct mp_lu *mp_lu_new(const char *name, const struct mp_clock *clock, const st
 	lu->finish_timer = clock->ops->timer_new(clock->ctx, finish_fire, lu);
 	lu->drain_timer = clock->ops->timer_new(clock->ctx, drain_fire, lu);
 	if (!lu->npr_timer || !lu->delay_timer || !lu->finish_timer || !lu->drain_timer ||
-	    mp_lu_paths_init(lu) != 0 || mp_alua_init(lu) != 0) {
+	    mp_lu_paths_init(lu) != 0 || mp_alua_init(lu) != 0 || mp_lu_redundancy_init(lu) != 0) {
 		mp_lu_free(lu);
 		return NULL;
 	}
@@ -105,6 +105,7 @@ void mp_lu_free(struct mp_lu *lu)
 	ops->timer_free(lu->drain_timer); /* a pending drain goes with it, uncalled (the contract) */
 	mp_alua_fini(lu);
 	mp_lu_paths_fini(lu);
+	mp_lu_redundancy_fini(lu);
 	free(lu->zero_block);
 	free(lu);
 }

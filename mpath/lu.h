@@ -104,6 +104,8 @@ struct mp_lu_opts {
 	bool alua_off;              /* ignore ALUA even if the target reports it (default: use it) */
 	bool alua_explicit;         /* activate a standby group with SET TARGET PORT GROUPS (default yes) */
 	uint32_t alua_refresh_s;    /* periodic RTPG when nothing is degraded (0 = none; default 5) */
+	const char *sysfs_root;     /* where the redundancy audit reads class/net/IF/device (NULL: "/sys");
+	                             * copied by mp_lu_new */
 };
 void mp_lu_opts_default(struct mp_lu_opts *o);
 
@@ -182,6 +184,21 @@ bool mp_lu_alua_enabled(const struct mp_lu *lu);
 size_t mp_lu_alua_groups(const struct mp_lu *lu, struct mp_alua_view *out, size_t max);
 /* The ALUA state of the path (its group's, or offline for an offline port); -1 if unknown. */
 int mp_lu_path_alua_state(const struct mp_lu *lu, const struct mp_path *p);
+
+/*
+ * Redundancy audit (mpath/redundancy.h): the LU re-audits its paths after every change of a
+ * path's usability, when paths are added or removed and when its active group changes; never
+ * per I/O. A verdict that differs from the one last logged is logged once it is
+ * MP_LU_REDUNDANCY_SETTLE_MS old (at the LU's next once-a-second housekeeping tick): one warning
+ * "disk NAME: redundancy: REASON" per condition that started to hold, one notice "disk NAME:
+ * redundancy restored: CONDITION no longer holds" per condition that was warned about and
+ * cleared. The no_path of a disk that never had a usable path is not logged (its logins and
+ * attaches say why), and a disk being drained (mp_lu_drain) logs nothing.
+ * mp_lu_redundancy() copies the last verdict (a new LU: no_path): 0, or -1 with EINVAL.
+ */
+#define MP_LU_REDUNDANCY_SETTLE_MS 1000
+struct mp_redundancy;
+int mp_lu_redundancy(const struct mp_lu *lu, struct mp_redundancy *out);
 
 /* Submit a block request: 0 and a later done(), or -1 with errno (EINVAL bad range) and no done(). */
 int mp_lu_submit(struct mp_lu *lu, struct mp_blk_req *req);

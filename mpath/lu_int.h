@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "mpath/lu.h"
+#include "mpath/redundancy.h"
 #include "mpath/rtpg.h"
 #include "mpath/scsi_cdb.h"
 #include "mpath/selector.h"
@@ -113,6 +114,13 @@ struct mp_lu {
 	mp_lu_drained_fn *drain_fn;   /* mp_lu_drain(): pending until n_reqs is 0 */
 	void *drain_arg;
 	struct mp_timer *drain_timer; /* calls drain_fn from the loop, never from inside the core */
+	/* Redundancy audit (lu_redundancy.c). */
+	char *sysfs_root;             /* owned copy; opts.sysfs_root points here */
+	struct mp_redundancy red;     /* the last verdict */
+	unsigned red_logged;          /* the mask as last logged (starts as no_path, which is not logged) */
+	unsigned red_warned;          /* conditions whose warning was logged and whose notice was not */
+	uint64_t red_pending_ms;      /* when the verdict first differed from red_logged */
+	bool red_err_logged;          /* an audit failed and said so (once per LU) */
 };
 
 /* lu_paths.c */
@@ -121,6 +129,13 @@ void mp_lu_paths_fini(struct mp_lu *lu);
 /* Choose a path for a command of `bytes`, switching groups on failover; NULL if none is usable. */
 struct mp_path *mp_lu_select(struct mp_lu *lu, uint32_t bytes);
 bool mp_lu_any_usable(const struct mp_lu *lu);
+/* The paths selection draws from now and their group, as mp_lu_select would pick without
+ * changing anything: usable paths (marginal ones only when no other is usable; then
+ * *allow_marginal is true) and the active group if it has one of them, else the best. False
+ * when no path can take I/O. */
+bool mp_lu_io_view(const struct mp_lu *lu, bool *allow_marginal, int32_t *group);
+/* The core's own judgement of one path (mp_lu_io_view says which allow_marginal applies). */
+bool mp_lu_usable(const struct mp_path *p, bool allow_marginal);
 /* Bookkeeping around one command on a path (selector, counters, latency). */
 void mp_lu_io_start(struct mp_lu *lu, struct mp_path *p, uint32_t bytes, uint64_t now_us);
 void mp_lu_io_end(struct mp_lu *lu, struct mp_path *p, uint32_t bytes, uint64_t start_us, bool failed);
@@ -147,7 +162,8 @@ enum mp_usability_cause {
  *   the failback policy and sends what waits for a path;
  * - ALUA with some path usable: picks the best group (mp_lu_select's groups follow the
  *   new priorities) and sends what waits;
- * - PATH_DOWN, ADMIN_FAIL, MARGINAL otherwise: nothing more (selection fails over by itself).
+ * - PATH_DOWN, ADMIN_FAIL, MARGINAL otherwise: nothing more (selection fails over by itself);
+ * - after all of that, every cause: re-audits the LU's redundancy (mp_lu_reaudit).
  * path is the path concerned (NULL for ALUA changes of whole groups); why is for the log.
  * May send requests (and so call the paths' submit); never completes one synchronously.
  */
@@ -169,6 +185,16 @@ enum mp_alua_act {
 };
 /* A command on p ended in CHECK CONDITION: act on ALUA sense (unit attention, 04/0A/0B/0C/12). */
 enum mp_alua_act mp_alua_on_check(struct mp_lu *lu, struct mp_path *p, const struct mp_scsi_result *res);
+
+/* lu_redundancy.c */
+/* Copy opts.sysfs_root and take the first verdict (no path: no_path). -1 with errno. */
+int mp_lu_redundancy_init(struct mp_lu *lu);
+void mp_lu_redundancy_fini(struct mp_lu *lu);
+/* Audit the paths again (mp_lu_usability_changed, path added or removed, active group changed):
+ * reads sysfs once per NIC of a usable path, keeps nothing from it; logs nothing itself. */
+void mp_lu_reaudit(struct mp_lu *lu);
+/* Housekeeping tick: log what changed since the last log once it has settled (see lu.h). */
+void mp_lu_redundancy_tick(struct mp_lu *lu, uint64_t now_ms);
 
 /* lu.c */
 /* Send everything that waits for a path (a path became usable; mp_lu_usability_changed only). */

@@ -1,4 +1,4 @@
-/* An LU's paths: membership, identity guard, path groups by priority, selection, usability transitions and what follows them (failback), marginal damping. */
+/* An LU's paths: membership, identity guard, path groups by priority, selection, usability transitions and what follows them (failback, the redundancy audit), marginal damping. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -65,6 +65,7 @@ static bool usable(const struct mp_path *p, bool allow_marginal)
 }
 
 bool mp_lu_path_usable(const struct mp_path *p) { return p->lu && usable(p, false); }
+bool mp_lu_usable(const struct mp_path *p, bool allow_marginal) { return usable(p, allow_marginal); }
 
 bool mp_lu_any_usable(const struct mp_lu *lu)
 {
@@ -94,6 +95,21 @@ static size_t group_usable(const struct mp_lu *lu, int32_t prio, bool allow_marg
 		if (p->prio == prio && usable(p, allow_marginal))
 			n++;
 	return n;
+}
+
+bool mp_lu_io_view(const struct mp_lu *lu, bool *allow_marginal, int32_t *group)
+{
+	/* The two passes of mp_lu_select, without its failover's side effect. */
+	for (int pass = 0; pass < 2; pass++) {
+		bool am = pass == 1;
+		int32_t best;
+		if (!best_prio(lu, am, &best))
+			continue;
+		*allow_marginal = am;
+		*group = lu->have_active && group_usable(lu, lu->active_prio, am) ? lu->active_prio : best;
+		return true;
+	}
+	return false;
 }
 
 static void set_active(struct mp_lu *lu, int32_t prio, const char *why)
@@ -173,6 +189,7 @@ void mp_lu_add_path(struct mp_lu *lu, struct mp_path *path)
 	if (c)
 		lu->n_paths++;
 	lu->sel->add_path(lu->sel_st, path);
+	mp_lu_reaudit(lu);
 }
 
 void mp_lu_remove_path(struct mp_lu *lu, struct mp_path *path)
@@ -189,6 +206,7 @@ void mp_lu_remove_path(struct mp_lu *lu, struct mp_path *path)
 	lu->sel->remove_path(lu->sel_st, path);
 	path->lu = NULL;
 	path->lu_next = NULL;
+	mp_lu_reaudit(lu);
 }
 
 /* A path became usable again (up, reinstated, no longer marginal): fail back per policy. */
@@ -220,8 +238,10 @@ static void failback_fire(void *arg)
 {
 	struct mp_lu *lu = arg;
 	int32_t best;
-	if (best_prio(lu, false, &best) && (!lu->have_active || best > lu->active_prio))
+	if (best_prio(lu, false, &best) && (!lu->have_active || best > lu->active_prio)) {
 		set_active(lu, best, "deferred failback");
+		mp_lu_reaudit(lu); /* the active group changed outside mp_lu_usability_changed */
+	}
 }
 
 int mp_lu_path_attached(struct mp_lu *lu, struct mp_path *path, const struct mp_lu_info *info,
@@ -308,8 +328,9 @@ void mp_lu_path_down(struct mp_lu *lu, struct mp_path *path, const char *reason)
 	mp_lu_usability_changed(lu, path, MP_USABILITY_PATH_DOWN, reason);
 }
 
-void mp_lu_usability_changed(struct mp_lu *lu, struct mp_path *path, enum mp_usability_cause cause,
-			     const char *why)
+/* mp_lu_usability_changed without the audit that follows every call of it. */
+static void apply_usability(struct mp_lu *lu, struct mp_path *path, enum mp_usability_cause cause,
+			    const char *why)
 {
 	bool was = lu->any_usable, now = mp_lu_any_usable(lu);
 	lu->any_usable = now;
@@ -354,7 +375,17 @@ void mp_lu_usability_changed(struct mp_lu *lu, struct mp_path *path, enum mp_usa
 	mp_lu_resume_waiting(lu);
 }
 
-/* Marginal paths whose hold ran out come back; paths far slower than their group's best go out. */
+void mp_lu_usability_changed(struct mp_lu *lu, struct mp_path *path, enum mp_usability_cause cause,
+			     const char *why)
+{
+	apply_usability(lu, path, cause, why);
+	/* After everything that followed (failback, regroup): the verdict sees the active group as
+	 * the change left it. */
+	mp_lu_reaudit(lu);
+}
+
+/* Marginal paths whose hold ran out come back; paths far slower than their group's best go out;
+ * the redundancy verdict is logged once it has settled. */
 static void house_fire(void *arg)
 {
 	struct mp_lu *lu = arg;
@@ -362,6 +393,7 @@ static void house_fire(void *arg)
 	uint64_t now = mp_clock_now(&lu->clock);
 
 	lu->clock.ops->timer_arm(lu->house_timer, HOUSEKEEPING_MS);
+	mp_lu_redundancy_tick(lu, now);
 	for (struct mp_path *p = lu->paths; p; p = p->lu_next) {
 		if (p->marginal && now >= p->marginal_until_ms) {
 			p->marginal = false;
@@ -469,5 +501,6 @@ int mp_lu_switch_group(struct mp_lu *lu, int32_t prio)
 	}
 	lu->clock.ops->timer_cancel(lu->failback_timer);
 	set_active(lu, prio, "operator");
+	mp_lu_reaudit(lu); /* the active group changed outside mp_lu_usability_changed */
 	return 0;
 }

@@ -42,6 +42,8 @@ struct mp_path {
 	enum mp_path_state state;
 	char name[304];              /* "IFACE->HOST:PORT" or "HOST:PORT", for logs and tools */
 	char iface[16];              /* NIC it is bound to, "" if none */
+	char portal[288];            /* target portal "HOST:PORT" ("[V6]:PORT"), one form for every path of
+	                              * the daemon (the redundancy audit compares it); "" if unknown */
 	uint32_t id;                 /* small number, unique in the daemon, for tools ("fail path ID") */
 	int32_t prio;                /* higher is better; paths of equal prio form a path group
 	                              * (with ALUA: from the state of the path's target port group) */

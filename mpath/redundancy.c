@@ -215,7 +215,8 @@ static void judge_card(struct mp_redundancy *out, const struct mp_audit_path *pa
 
 	card_of(root, nic_of(&paths[first]), &c0);
 	for (size_t i = first + 1; i < n; i++) {
-		if (!paths[i].usable)
+		/* One sysfs read per NIC and call: a NIC seen before is on a card already compared. */
+		if (!paths[i].usable || nic_seen_before(paths, i))
 			continue;
 		card_of(root, nic_of(&paths[i]), &c);
 		if (!card_eq(&c0, &c))

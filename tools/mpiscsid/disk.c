@@ -212,6 +212,8 @@ static struct disk *disk_new(struct daemon *d, struct tspec *sp, uint32_t lun, b
 	lo.alua_off = c->alua_off;
 	lo.alua_explicit = c->alua_explicit;
 	lo.alua_refresh_s = c->alua_refresh_ms / 1000;
+	/* Test hook (docs/TESTING.md): a fake sysfs tree for the redundancy audit's NIC -> card lookup. */
+	lo.sysfs_root = getenv("MPISCSI_TEST_SYSFS_ROOT");
 
 	struct disk *k = calloc(1, sizeof(*k));
 	struct disk **nd = realloc(d->disks, (d->n_disks + 1) * sizeof(*nd));
