@@ -93,6 +93,10 @@ static const struct mp_ctl_cmd_spec cmd_table[MP_CTL_CMD__COUNT] = {
 		.id = MP_CTL_CMD_SHOW_MAPS, .name = "show-maps",
 		.summary = "one line per disk: name, designator, size, state, paths",
 	},
+	[MP_CTL_CMD_SHOW_REDUNDANCY] = {
+		.id = MP_CTL_CMD_SHOW_REDUNDANCY, .name = "show-redundancy",
+		.summary = "each disk's redundancy verdict: single points of failure and why",
+	},
 };
 
 const struct mp_ctl_cmd_spec *mp_ctl_cmd_spec(enum mp_ctl_cmd id)

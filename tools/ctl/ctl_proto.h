@@ -58,6 +58,7 @@ enum mp_ctl_cmd {
 				     * disks); the reply waits for the outcome (mpiscsid's ctl_server.h) */
 	MP_CTL_CMD_NODE_LOGOUT,     /* node-logout {target, portal?, lun?}: remove paths (and empty disks) */
 	MP_CTL_CMD_SHOW_MAPS,       /* show-maps: one row per disk, as multipathd's show maps */
+	MP_CTL_CMD_SHOW_REDUNDANCY, /* show-redundancy: each disk's single points of failure and why */
 	MP_CTL_CMD__COUNT
 };
 

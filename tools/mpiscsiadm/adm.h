@@ -51,6 +51,9 @@ size_t adm_arr_len(json_object *a);
 /* Strict decimal in [min, max]: 0, or -1. */
 int adm_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 
+/* Text of show-redundancy's reply (adm_redundancy.c). */
+void adm_render_redundancy(json_object *data);
+
 /* The iscsiadm-style modes (-m discovery|node|session), argv as given to main. */
 int adm_mode_main(int argc, char **argv);
 

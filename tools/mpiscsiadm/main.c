@@ -372,6 +372,8 @@ static const struct cli_cmd commands[] = {
 	{ { "reconfigure", NULL }, "", 0, "reconfigure", NULL, render_result,
 	  "reload the configuration file (as SIGHUP): new disks start, removed ones drain" },
 	{ { "version", NULL }, "", 0, "version", NULL, render_version, "client and daemon versions" },
+	{ { "show", "redundancy" }, "", 0, "show-redundancy", NULL, adm_render_redundancy,
+	  "each disk's single points of failure (NIC, card, portal, ALUA group, path) and why" },
 };
 
 static void usage(FILE *f)

@@ -1,5 +1,6 @@
 /* mpiscsid's control socket: Unix listener, non-blocking clients, command handlers over the model. */
 #include "tools/mpiscsid/ctl_server.h"
+#include "tools/mpiscsid/ctl_redundancy.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -173,6 +174,15 @@ void mp_ctl_later_login_done(struct mp_ctl_later *l, const struct mp_ctl_login_r
 	client_run(c);
 }
 
+static int cmd_show_redundancy(struct mp_ctl *ctl, const struct mp_ctl_request *req MP_UNUSED,
+			       json_object **data, struct mp_ctl_error *err)
+{
+	if (ctl_redundancy_json(&ctl->model, data) == 0)
+		return 0;
+	mp_ctl_error_set(err, errno, "show-redundancy: %s", strerror(errno));
+	return -1;
+}
+
 /* Handlers by command; a command without one answers ENOSYS. */
 static ctl_handler_fn *const handlers[MP_CTL_CMD__COUNT] = {
 	[MP_CTL_CMD_VERSION] = cmd_version,
@@ -188,6 +198,7 @@ static ctl_handler_fn *const handlers[MP_CTL_CMD__COUNT] = {
 	[MP_CTL_CMD_NODE_LOGIN] = cmd_node,
 	[MP_CTL_CMD_NODE_LOGOUT] = cmd_node,
 	[MP_CTL_CMD_SHOW_MAPS] = cmd_show_maps,
+	[MP_CTL_CMD_SHOW_REDUNDANCY] = cmd_show_redundancy,
 };
 
 /* Answer one request line: a malloc'd reply line, or NULL when out of memory. */
