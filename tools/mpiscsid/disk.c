@@ -214,6 +214,9 @@ static struct disk *disk_new(struct daemon *d, struct tspec *sp, uint32_t lun, b
 	lo.alua_refresh_s = c->alua_refresh_ms / 1000;
 	/* Test hook (docs/TESTING.md): a fake sysfs tree for the redundancy audit's NIC -> card lookup. */
 	lo.sysfs_root = getenv("MPISCSI_TEST_SYSFS_ROOT");
+	if (lo.sysfs_root)
+		mp_warn("disk %s: MPISCSI_TEST_SYSFS_ROOT set: NICs' cards are read from %s, not /sys (tests only)",
+			name, lo.sysfs_root);
 
 	struct disk *k = calloc(1, sizeof(*k));
 	struct disk **nd = realloc(d->disks, (d->n_disks + 1) * sizeof(*nd));
