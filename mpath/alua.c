@@ -73,6 +73,14 @@ bool mp_alua_path_io_ok(const struct mp_lu *lu, const struct mp_path *p)
 	return !g || state_takes_io(g->state);
 }
 
+bool mp_alua_path_standby(const struct mp_lu *lu, const struct mp_path *p)
+{
+	if (!lu->alua.enabled || p->alua_port_offline)
+		return false;
+	const struct mp_alua_grp *g = grp_of(lu, p);
+	return g && g->state == MP_ALUA_STANDBY;
+}
+
 /* Path priority from its group's state: AO > ANO > LBD > standby > the rest; PREF breaks ties. */
 static int32_t alua_prio(const struct mp_alua_grp *g)
 {

@@ -194,6 +194,9 @@ int mp_lu_path_alua_state(const struct mp_lu *lu, const struct mp_path *p);
  * redundancy restored: CONDITION no longer holds" per condition that was warned about and
  * cleared. The no_path of a disk that never had a usable path is not logged (its logins and
  * attaches say why), and a disk being drained (mp_lu_drain) logs nothing.
+ * A path counts as usable when selection would give it I/O now (mp_lu_path_usable; marginal
+ * paths only when no other path is usable) or when it is up in an ALUA standby group (a way to
+ * the LU once the group is activated); the active group is the one selection would use now.
  * mp_lu_redundancy() copies the last verdict (a new LU: no_path): 0, or -1 with EINVAL.
  */
 #define MP_LU_REDUNDANCY_SETTLE_MS 1000

@@ -175,6 +175,9 @@ int mp_alua_init(struct mp_lu *lu);
 void mp_alua_fini(struct mp_lu *lu);
 /* The path's ALUA state lets it take block I/O (always true without ALUA). */
 bool mp_alua_path_io_ok(const struct mp_lu *lu, const struct mp_path *p);
+/* The path's group is in standby (ALUA on, port not offline): no I/O now, but a way to the LU
+ * once the group is activated (by STPG, or by the target itself). */
+bool mp_alua_path_standby(const struct mp_lu *lu, const struct mp_path *p);
 /* A path joined: record its group and port, decide on ALUA (first path), refresh. */
 void mp_alua_path_attached(struct mp_lu *lu, struct mp_path *p, const struct mp_lu_info *info);
 /* Ask the target for the groups' states (now, or after the RTPG in flight). */

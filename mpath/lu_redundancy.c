@@ -50,13 +50,20 @@ void mp_lu_reaudit(struct mp_lu *lu)
 		}
 	}
 	bool any = mp_lu_io_view(lu, &allow_marginal, &group);
+	if (!any)
+		allow_marginal = true; /* (only standby paths can count then) */
 	for (const struct mp_path *p = lu->paths; p && n < lu->n_paths; p = p->lu_next, n++) {
-		bool use = any && mp_lu_usable(p, allow_marginal);
+		bool io = any && mp_lu_usable(p, allow_marginal);
+		/* A path to a standby group takes no I/O now but is a way to the LU: the core
+		 * activates that group (STPG) when nothing else is left, or the target does. An
+		 * active/passive array with one path per controller is redundant. */
+		bool standby = !io && p->state == MP_PATH_UP && !p->admin_failed &&
+			       (allow_marginal || !p->marginal) && mp_alua_path_standby(lu, p);
 		ap[n] = (struct mp_audit_path){
 			.iface = p->iface,
 			.portal = p->portal,
-			.usable = use,
-			.in_active_group = use && p->prio == group,
+			.usable = io || standby,
+			.in_active_group = io && p->prio == group,
 			.has_tpg = p->has_tpg,
 			.tpg = p->tpg,
 		};

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "mpath/lu.h"
+#include "mpath/redundancy.h"
 #include "mpath/rtpg.h"
 #include "tests/unit/fake_clock.h"
 
@@ -574,4 +575,27 @@ Test(alua, alua_change_has_the_same_effects_as_path_down_and_up)
 		mp_lu_remove_path(lu, &a.path);
 		mp_lu_free(lu);
 	}
+}
+
+/* The redundancy audit (mpath/lu_redundancy.c) counts a standby path as a way to the LU (an
+ * active/passive pair is redundant), an unavailable one not; only the AO path is the active group. */
+Test(alua, redundancy_counts_standby_paths_not_unavailable_ones)
+{
+	struct fpath a, b;
+	struct mp_redundancy v;
+	struct mp_lu *lu = two_groups(&a, &b, 1, true, MP_ALUA_AO, MP_ALUA_STANDBY);
+	cr_assert_eq(mp_lu_redundancy(lu, &v), 0);
+	cr_assert_eq(v.n_usable, 2);
+	cr_assert_not(v.mask & MP_SPOF_BIT(MP_SPOF_SINGLE_PATH), "a standby path is a second way: %s",
+		      v.reason[MP_SPOF_SINGLE_PATH]);
+	cr_assert_not(v.mask & MP_SPOF_BIT(MP_SPOF_SINGLE_GROUP), "two groups: %s", v.reason[MP_SPOF_SINGLE_GROUP]);
+	cr_assert(v.mask & MP_SPOF_BIT(MP_SPOF_ACTIVE_NIC), "the active group is A alone");
+	/* B's group becomes unavailable: A is the only way. */
+	fake_clock_advance(&fc, 6000); /* the periodic refresh */
+	drain_rtpg(&a, &b, MP_ALUA_AO, MP_ALUA_UNAVAILABLE);
+	cr_assert_eq(mp_lu_path_alua_state(lu, &b.path), MP_ALUA_UNAVAILABLE);
+	cr_assert_eq(mp_lu_redundancy(lu, &v), 0);
+	cr_assert_eq(v.n_usable, 1);
+	cr_assert(v.mask & MP_SPOF_BIT(MP_SPOF_SINGLE_PATH));
+	finish(lu, &a, &b);
 }
