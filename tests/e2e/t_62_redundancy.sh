@@ -45,7 +45,7 @@ CONF=$FIX_DIR/mpiscsi.conf
     # (d) one path, to be joined by a second one at run time
     printf '[disk grow]\ntarget = %s\nlun = 4\nportal = %s\ninterface = veth3\n' "$TGT_IQN" "$P3"
 } >"$CONF"
-"$BUILD/bin/mpiscsid" --check-config -c "$CONF" >/dev/null || die "config refused: $CONF"
+ini_exec "$BUILD/bin/mpiscsid" --check-config -c "$CONF" >/dev/null || die "config refused: $CONF"
 DAEMON_ARGS=(-c "$CONF")
 start_daemon "$SOCK"
 adm() { ini_exec timeout 30 "$ADM" -s "$DAEMON_CTL" "$@"; }
