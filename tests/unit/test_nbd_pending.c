@@ -113,7 +113,8 @@ static void send_option(uint32_t opt, const void *data, uint32_t len)
 	mp_put_be64(m, UINT64_C(0x49484156454f5054)); /* IHAVEOPT */
 	mp_put_be32(m + 8, opt);
 	mp_put_be32(m + 12, len);
-	memcpy(m + 16, data, len);
+	if (len)
+		memcpy(m + 16, data, len);
 	cr_assert_eq(send(peer, m, 16 + len, MSG_NOSIGNAL), (ssize_t)(16 + len));
 	spin();
 }
