@@ -35,18 +35,6 @@ up_paths() { adm -s "$CTL" --json show paths | jq '[.paths[] | select(.state == 
 wait_until 20 eval '[[ $(up_paths) == 5 ]]' || die "not 5 paths up: $(adm -s "$CTL" show paths 2>&1)"
 
 norm() { sed -e "s/$TGT_SUF/SUF/g" -e 's/naa\.[0-9a-f]\{16,32\}/naa.ID/g' "$@"; }
-golden() {   # NAME CMD...: normalized text output equals tests/e2e/golden/NAME.txt
-    local name=$1 out; shift
-    out=$("$@") || die "$name: '$*' failed (exit $?)"
-    if [[ ${GOLDEN_UPDATE:-0} == 1 ]]; then
-        norm <<<"$out" >"$GOLDEN/$name.txt"
-        log "golden: wrote $GOLDEN/$name.txt"
-        return 0
-    fi
-    [[ -f $GOLDEN/$name.txt ]] || die "no golden file $GOLDEN/$name.txt (GOLDEN_UPDATE=1 writes it)"
-    diff -u "$GOLDEN/$name.txt" <(norm <<<"$out") >&2 || die "$name: output differs from $GOLDEN/$name.txt (above)"
-    log "ok: golden $name"
-}
 
 # ---- 1. show maps, show topology NAME, show paths NAME (text)
 golden show_maps adm -s "$CTL" show maps

@@ -40,18 +40,6 @@ norm() {
     sed -e "s#$FIX_DIR#FIXDIR#g" -e "s/$TGT_SUF/SUF/g" -e 's/naa\.[0-9a-f]\{16,32\}/naa.ID/g' -e 's/ISID: 80[0-9a-f]\{10\}/ISID: 80XXXXXXXXXX/' \
         -e 's/^\(\s*Iface Netdev: \).*/\1NETDEV/' -e 's/egress=[^ ]*//' "$@"
 }
-golden() {
-    local name=$1 out; shift
-    out=$("$@") || die "$name: '$*' failed (exit $?)"
-    if [[ ${GOLDEN_UPDATE:-0} == 1 ]]; then
-        norm <<<"$out" >"$GOLDEN/$name.txt"
-        log "golden: wrote $GOLDEN/$name.txt"
-        return 0
-    fi
-    [[ -f $GOLDEN/$name.txt ]] || die "no golden file $GOLDEN/$name.txt (GOLDEN_UPDATE=1 writes it)"
-    diff -u "$GOLDEN/$name.txt" <(norm <<<"$out") >&2 || die "$name: output differs from $GOLDEN/$name.txt (above)"
-    log "ok: golden $name"
-}
 
 # ---- 1. discovery without the daemon, text and JSON
 out=$(ini_exec timeout 30 "$ADM" -m discovery -t sendtargets -p 198.18.1.2 -I veth1) || die "discovery failed"

@@ -16,6 +16,8 @@
 #                               $FIX_LOGDIR ($E2E_LOGDIR if set, kept; else $FIX_DIR)
 #   wait_until TIMEOUT CMD...   run CMD every 50 ms until it succeeds (return 0) or TIMEOUT
 #                               seconds pass (return 1). Bounded.
+#   golden NAME CMD...          CMD's output through the test's norm() equals tests/e2e/golden/NAME.txt
+#                               (GOLDEN_UPDATE=1 rewrites it)
 #   wait_for_socket PATH TIMEOUT  wait until the Unix socket PATH exists and accepts a connection
 #   wait_for_export SOCK NAME [TIMEOUT]  wait (default 30 s) until the NBD server on the Unix socket
 #                               SOCK serves export NAME (nbdinfo --size succeeds); 1 on timeout
@@ -573,4 +575,20 @@ start_daemon() {
         sleep 0.05
     done
     log "daemon pid $DAEMON_PID serves $(nbd_uri "$sock")"
+}
+
+# golden NAME CMD...: CMD's text output, passed through the test's own norm() (a sed that
+# replaces run-specific names and ids), must equal $GOLDEN/NAME.txt (GOLDEN defaults to
+# tests/e2e/golden); GOLDEN_UPDATE=1 rewrites the file instead.
+golden() {
+    local name=$1 out dir=${GOLDEN:-tests/e2e/golden}; shift
+    out=$("$@") || die "$name: '$*' failed (exit $?)"
+    if [[ ${GOLDEN_UPDATE:-0} == 1 ]]; then
+        norm <<<"$out" >"$dir/$name.txt"
+        log "golden: wrote $dir/$name.txt"
+        return 0
+    fi
+    [[ -f $dir/$name.txt ]] || die "no golden file $dir/$name.txt (GOLDEN_UPDATE=1 writes it)"
+    diff -u "$dir/$name.txt" <(norm <<<"$out") >&2 || die "$name: output differs from $dir/$name.txt (above)"
+    log "ok: golden $name"
 }

@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "mpath/lu.h"
 #include "tests/unit/fake_clock.h"
+#include "tests/unit/fake_lu.h"
 #include "transport/nbd/nbd_int.h"
 
 /*
@@ -49,23 +50,7 @@ static bool pending(void *arg, const char *name, size_t len, char *why, size_t n
 
 static void setup(void)
 {
-	mp_log_set_level(MP_LOG_ERR);
-	fake_clock_init(&fc);
-	struct mp_lu_opts o;
-	mp_lu_opts_default(&o);
-	lu = mp_lu_new("d0", &fc.clock, &o);
-	cr_assert_not_null(lu);
-	memset(&path, 0, sizeof(path));
-	path.ops = &fake_ops;
-	snprintf(path.name, sizeof(path.name), "p0");
-	struct mp_lu_info in;
-	memset(&in, 0, sizeof(in));
-	snprintf(in.designator, sizeof(in.designator), "naa.1");
-	in.block_size = 512;
-	in.num_blocks = 2048;
-	char err[256];
-	mp_lu_add_path(lu, &path);
-	cr_assert_eq(mp_lu_path_attached(lu, &path, &in, err, sizeof(err)), 0, "%s", err);
+	lu = fake_lu_attached(&fc, &path, &fake_ops);
 	loop = ev_loop_new(EVFLAG_AUTO);
 	srv = nbd_server_new(loop);
 	cr_assert_not_null(srv);
