@@ -118,6 +118,11 @@ for t in "${tests[@]}"; do
             echo "    | --- ${dl##*/}: last warnings and errors"
             grep -E '\[(warn|err)\]|ERROR|runtime error' "$dl" | tail -n 40 | cut -c1-240 | sed 's/^/    | /'
         done
+        # a LIO fixture's network check (lio_diag), if the test ran it
+        if grep -qE '^# lio_diag' "$logf"; then
+            echo "    | --- lio_diag (last)"
+            grep -E '^# lio_diag|^#   (path [0-9]|host tap|guest: )' "$logf" | tail -n 30 | sed 's/^/    | /'
+        fi
         # a LIO or host guest's kernel complaints (its console)
         for cl in "$LOGROOT/$name"/*-console.log; do
             [[ -f $cl ]] || continue

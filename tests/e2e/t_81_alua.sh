@@ -229,6 +229,7 @@ case_end() {
     else
         echo "CASE FAIL $line: $CASE_WHY"
         FAILED+=("$CASE: $CASE_WHY")
+        lio_diag
         tail -n +"$((CASE_LOG0 + 1))" "$DAEMON_LOG" | grep -v 'nbd: client' | tail -n 25 | sed 's/^/#   daemon: /' >&2
         show_paths
         "$BUILD/bin/mpiscsiadm" -s "$CTL" show topology 2>/dev/null | sed 's/^/#   /' >&2 || true

@@ -51,6 +51,10 @@
 #   lio_show                    print disks, groups (state, delay), TPGs and their LUNs
 #   lio_tap_down K / lio_tap_up K   the guest-side link of path K (tap<K> in TGT_NS) down / up
 #   LIO_APPEND                  extra kernel command line words (lio_setup)
+#   lio_diag                    to stderr: can each path reach the guest (a TCP connection to the
+#                               portal from the initiator namespace), the taps' counters on the host, the guest's own NIC
+#                               counters (over the serial control channel, which does not use the
+#                               NICs), twice 1 s apart; for a test that failed (is a NIC dead?)
 #   lio_cleanup                 kill qemu, delete the namespaces (registered by lio_setup)
 
 LIO_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -160,6 +164,26 @@ lio_map_lun() { _lio_do "{ [ ! -d \"\$(_tpg $1)/lun/lun_$2\" ] || unmap_lun $1 $
 lio_chap() { _lio_do chap "$1" "$2" "${3:-}" "${4:-}" "${5:-}"; }
 lio_tap_down() { ip -n "$TGT_NS" link set "tap$1" down; }
 lio_tap_up() { ip -n "$TGT_NS" link set "tap$1" up; }
+
+lio_diag() {
+    local k r
+    {
+        echo "# lio_diag: $(date +%T.%N | cut -c1-12)"
+        for r in 1 2; do
+            for ((k = 1; k <= LIO_PATHS; k++)); do
+                if ip netns exec "$INI_NS" timeout 2 bash -c "exec 3<>/dev/tcp/198.18.$k.2/3260" 2>/dev/null; then
+                    echo "#   path $k: 198.18.$k.2:3260 accepts a TCP connection"
+                else
+                    echo "#   path $k: 198.18.$k.2:3260 does NOT accept a TCP connection within 2 s"
+                fi
+                ip -n "$TGT_NS" -s link show "tap$k" 2>&1 | sed -n '3,6p' | tr -s ' ' | sed "s/^/#   host tap$k: /"
+            done
+            LIO_CMD_TIMEOUT=5 lio_cmd "cat /proc/net/dev | tail -n +3" 2>&1 | sed 's/^/#   guest: /'
+            (( r == 1 )) && sleep 1
+        done
+    } >&2
+    return 0
+}
 
 lio_cleanup() {
     # The guest holds nothing worth a clean shutdown (a ramdisk target), and qemu can sit on
