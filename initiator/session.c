@@ -350,7 +350,11 @@ static void watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents MP_UNUSED
 		return;
 	if (s->st == SESS_CONNECTING || s->st == SESS_LOGIN || s->st == SESS_SCAN) {
 		if ((now - s->state_since) * 1000 >= s->o.login_timeout_ms) {
-			snprintf(why, sizeof(why), "no %s within %u ms", s->st == SESS_SCAN ? "LUN scan" : "login",
+			/* Which step stalled tells a dead network (no TCP connection) from a target
+			 * that accepts connections but does not answer the login. */
+			snprintf(why, sizeof(why), "no %s within %u ms",
+				 s->st == SESS_SCAN ? "LUN scan" : s->st == SESS_LOGIN ? "login (connected, no answer)"
+							 : "login (TCP connection not established)",
 				 s->o.login_timeout_ms);
 			if (!s->teardown_pending)
 				login_failed(s, MP_LOGIN_FAIL_TIMEOUT, why);
