@@ -38,10 +38,10 @@
 #define SCAN_UA_RETRIES 5
 /* Standard INQUIRY bytes the scan needs (qualifier, type). */
 #define SCAN_INQUIRY_LEN 36
-/* No per-service PDU budget (the guard's mp_pdu_guard_budget()): pausing libiscsi's read loop
- * with EAGAIN made LIO sessions go silent under load (t_81/t_82, with budgets of 64 and 4096;
- * not understood, see docs/RELIABILITY.md). A NOP-In storm is refused by the guard instead
- * (more than 256 pings unanswered), which costs the path, not the loop. */
+/* No per-service PDU budget (the guard's mp_pdu_guard_budget()): it was taken out when LIO
+ * sessions went silent under load, which later proved to be the test guest's NIC, not the
+ * budget (docs/RELIABILITY.md). A NOP-In storm is refused by the guard instead (more than 256
+ * pings unanswered), which costs the path, not the loop. */
 /* Login redirects followed in a row before the original portal is tried again. */
 #define REDIRECTS_MAX 4
 
