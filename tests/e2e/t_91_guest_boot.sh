@@ -177,7 +177,7 @@ tls_setup() {
         printf 'tls_ca = %s\ntls_psk_file = %s\n' "$PKI/ca-cert.pem" "$PKI/psk/keys.psk"
         sed -n '/^\[disk /,$p' "$CONF"
     } >"$TLS_CONF"
-    "$BUILD/bin/mpiscsid" --check-config -c "$TLS_CONF" >"$FIX_DIR/tls-check.out" || die "config refused: $TLS_CONF"
+    ini_exec "$BUILD/bin/mpiscsid" --check-config -c "$TLS_CONF" >"$FIX_DIR/tls-check.out" || die "config refused: $TLS_CONF"
     grep -q "^listen = tcp:127.0.0.1:$TLS_PORT  # TLS required" "$FIX_DIR/tls-check.out" ||
         die "--check-config: the TCP listener is not TLS-required"
     # start_daemon's --nbd would replace the file's listeners: start it with the file only
