@@ -150,6 +150,24 @@ static void settle(void) { fake_clock_advance(&fc, MP_LU_REDUNDANCY_SETTLE_MS + 
 #define WARN_NIC1 "disk d0: redundancy: every usable path leaves through eth1\n" /* the whole line */
 #define RESTORED(name) "disk d0: redundancy restored: " name " no longer holds"
 
+/* Paths a (id 1, NIC ifa, portal P1, prio pa) and b (id 2, ifb, P2, pb) attached to lu, in that order. */
+static void attach_two(struct mp_lu *lu, struct fake_path *a, const char *ifa, int32_t pa, struct fake_path *b,
+		       const char *ifb, int32_t pb)
+{
+	fp_init(a, 1, ifa, P1, pa);
+	fp_init(b, 2, ifb, P2, pb);
+	attach(lu, a);
+	attach(lu, b);
+}
+
+/* Both paths leave (b first), then the LU is freed. */
+static void free_two(struct mp_lu *lu, struct fake_path *a, struct fake_path *b)
+{
+	mp_lu_remove_path(lu, &b->path);
+	mp_lu_remove_path(lu, &a->path);
+	mp_lu_free(lu);
+}
+
 Test(lu_redundancy, a_new_disk_says_no_path_and_logs_nothing)
 {
 	struct mp_lu *lu = new_lu();
@@ -195,9 +213,7 @@ Test(lu_redundancy, verdict_follows_at_once_logs_once_settled)
 	settle();
 	cr_assert_eq(count("redundancy"), 10, "a settled verdict is logged once");
 
-	mp_lu_remove_path(lu, &b.path);
-	mp_lu_remove_path(lu, &a.path);
-	mp_lu_free(lu);
+	free_two(lu, &a, &b);
 }
 
 Test(lu_redundancy, one_warning_per_condition_across_many_changes)
@@ -250,9 +266,7 @@ Test(lu_redundancy, one_warning_per_condition_across_many_changes)
 
 	mp_lu_remove_path(lu, &e.path);
 	mp_lu_remove_path(lu, &c.path);
-	mp_lu_remove_path(lu, &b.path);
-	mp_lu_remove_path(lu, &a.path);
-	mp_lu_free(lu);
+	free_two(lu, &a, &b);
 }
 
 Test(lu_redundancy, paths_that_come_up_together_log_nothing)
@@ -271,35 +285,25 @@ Test(lu_redundancy, paths_that_come_up_together_log_nothing)
 	settle();
 	cr_assert_eq(mask_of(lu), 0);
 	cr_assert_eq(count("redundancy"), 0, "a disk starting up logged a passing single path");
-	mp_lu_remove_path(lu, &b.path);
-	mp_lu_remove_path(lu, &a.path);
-	mp_lu_free(lu);
+	free_two(lu, &a, &b);
 }
 
 Test(lu_redundancy, ports_of_one_card_from_sysfs)
 {
 	struct mp_lu *lu = new_lu();
 	struct fake_path a, b;
-	fp_init(&a, 1, "eth1", P1, 0);
-	fp_init(&b, 2, "eth2", P2, 0);
-	attach(lu, &a);
-	attach(lu, &b);
+	attach_two(lu, &a, "eth1", 0, &b, "eth2", 0);
 	settle();
 	cr_assert_eq(mask_of(lu), B(SINGLE_CARD));
 	cr_assert_eq(count("disk d0: redundancy: eth1 and eth2 are ports of one card (0000:03:00)"), 1);
-	mp_lu_remove_path(lu, &b.path);
-	mp_lu_remove_path(lu, &a.path);
-	mp_lu_free(lu);
+	free_two(lu, &a, &b);
 }
 
 Test(lu_redundancy, active_group_is_the_group_that_takes_io)
 {
 	struct mp_lu *lu = new_lu();
 	struct fake_path a, b;
-	fp_init(&a, 1, "eth1", P1, 50); /* the better group: eth1 alone */
-	fp_init(&b, 2, "eth3", P2, 10);
-	attach(lu, &a);
-	attach(lu, &b);
+	attach_two(lu, &a, "eth1", 50, &b, "eth3", 10); /* the better group: eth1 alone */
 	cr_assert_eq(mask_of(lu), B(ACTIVE_NIC));
 	/* The operator moves I/O to the other group: its NIC is eth3 now (still one NIC). */
 	cr_assert_eq(mp_lu_switch_group(lu, 10), 0);
@@ -309,9 +313,7 @@ Test(lu_redundancy, active_group_is_the_group_that_takes_io)
 	/* eth3's path goes down: selection falls back to group 50, judged as it would be. */
 	mp_lu_path_down(lu, &b.path, "test");
 	cr_assert_eq(mask_of(lu), ONE_PATH);
-	mp_lu_remove_path(lu, &b.path);
-	mp_lu_remove_path(lu, &a.path);
-	mp_lu_free(lu);
+	free_two(lu, &a, &b);
 }
 
 static void req_done(struct mp_blk_req *req MP_UNUSED, int err MP_UNUSED) {}
@@ -323,10 +325,7 @@ Test(lu_redundancy, a_draining_disk_logs_nothing)
 	struct fake_path a, b;
 	int calls = 0;
 	static uint8_t buf[BS];
-	fp_init(&a, 1, "eth1", P1, 0);
-	fp_init(&b, 2, "eth3", P2, 0);
-	attach(lu, &a);
-	attach(lu, &b);
+	attach_two(lu, &a, "eth1", 0, &b, "eth3", 0);
 	settle();
 	/* Both paths go while a request waits and the disk drains: as the daemon removes a disk. */
 	mp_lu_path_down(lu, &a.path, "test");
@@ -338,19 +337,14 @@ Test(lu_redundancy, a_draining_disk_logs_nothing)
 	cr_assert_eq(calls, 0);
 	cr_assert_eq(mask_of(lu), B(NO_PATH));
 	cr_assert_eq(count("redundancy"), 0, "a draining disk logged its paths going");
-	mp_lu_remove_path(lu, &b.path);
-	mp_lu_remove_path(lu, &a.path);
-	mp_lu_free(lu);
+	free_two(lu, &a, &b);
 }
 
 Test(lu_redundancy, all_paths_down_warns_no_path_and_its_return_clears_it)
 {
 	struct mp_lu *lu = new_lu();
 	struct fake_path a, b;
-	fp_init(&a, 1, "eth1", P1, 0);
-	fp_init(&b, 2, "eth3", P2, 0);
-	attach(lu, &a);
-	attach(lu, &b);
+	attach_two(lu, &a, "eth1", 0, &b, "eth3", 0);
 	settle();
 	mp_lu_path_down(lu, &a.path, "test");
 	mp_lu_path_down(lu, &b.path, "test");
@@ -361,7 +355,5 @@ Test(lu_redundancy, all_paths_down_warns_no_path_and_its_return_clears_it)
 	attach(lu, &b);
 	settle();
 	cr_assert_eq(count(RESTORED("no_path")), 1);
-	mp_lu_remove_path(lu, &b.path);
-	mp_lu_remove_path(lu, &a.path);
-	mp_lu_free(lu);
+	free_two(lu, &a, &b);
 }
